@@ -1,0 +1,23 @@
+namespace M3.Core.Encoding;
+
+/// <summary>Per-call options of <see cref="M3Encoder.Encode"/>.</summary>
+public sealed record M3EncodeOptions
+{
+    public static M3EncodeOptions Default { get; } = new();
+
+    public M3Outputs Outputs { get; init; } = M3Outputs.All;
+
+    /// <summary>Maximum tokens per text, <c>&lt;s&gt;</c> and <c>&lt;/s&gt;</c> included; longer texts keep their first MaxLength−2 content tokens.</summary>
+    public int MaxLength { get; init; } = 8192;
+
+    /// <summary>Maximum number of texts per forward pass.</summary>
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>When set, batches are also limited to this many padded tokens (batch count × longest length); a longer text runs alone.</summary>
+    public int? MaxBatchTokens { get; init; }
+
+    /// <summary>MCLS for long inputs (dense only): an extra <c>&lt;s&gt;</c> before every <see cref="MclsInterval"/>-th content token, dense = normalized mean of their states.</summary>
+    public bool Mcls { get; init; }
+
+    public int MclsInterval { get; init; } = 256;
+}

@@ -1,0 +1,24 @@
+namespace M3.Core.Encoding;
+
+/// <summary>Numeric precision of the built ONNX graph.</summary>
+public enum M3Precision
+{
+    /// <summary>float32 everywhere: matches the reference within float32 rounding.</summary>
+    Fp32,
+    /// <summary>int8 weights per output channel, activations quantized dynamically.</summary>
+    Int8,
+}
+
+/// <summary>Options fixed when an encoder is loaded.</summary>
+public sealed record M3EncoderOptions
+{
+    public static M3EncoderOptions Default { get; } = new();
+
+    public M3Precision Precision { get; init; } = M3Precision.Fp32;
+
+    /// <summary>Intra-op threads for ONNX Runtime; 0 lets it choose (all physical cores).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Where built ONNX graphs are cached, keyed by checkpoint content; null = the default user cache folder.</summary>
+    public string? CacheDirectory { get; init; }
+}
