@@ -1,3 +1,10 @@
-// Benchmarks: each subcommand measures one thing and prints a table plus a JSON line.
-Console.Error.WriteLine("usage: M3.Bench <tokenizer|encoder|index> [options]");
-return 2;
+using M3.Bench;
+
+// Each benchmark prints a table and ends with one JSON line; the default is the encoder benchmark (issue 7).
+return args.FirstOrDefault() switch
+{
+    "tokenizer" => TokenizerBench.Run(args[1..]),
+    "index" => IndexBench.Run(args[1..]),
+    "server" => ServerBench.Run(args[1..]),
+    _ => EncoderBench.Run(args),
+};
