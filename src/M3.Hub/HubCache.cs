@@ -42,7 +42,13 @@ public sealed class HubCache(string cacheDirectory, HubModelId id)
     }
 
     /// <summary>True when the snapshot has the file and, for a symlink, its blob is there too.</summary>
-    public bool HasSnapshotFile(string commit, string fileName) => File.Exists(SnapshotFile(commit, fileName));
+    public bool HasSnapshotFile(string commit, string fileName)
+    {
+        // File.Exists is true for a dangling symlink on Unix, so follow the link and look at its target.
+        var info = new FileInfo(SnapshotFile(commit, fileName));
+        if (info.LinkTarget == null) return info.Exists;
+        return info.ResolveLinkTarget(returnFinalTarget: true) is { Exists: true };
+    }
 
     /// <summary>Points snapshots/&lt;commit&gt;/&lt;file&gt; at the blob with a relative symlink, as huggingface_hub does.</summary>
     public void LinkSnapshotFile(string commit, string fileName, string etag)
