@@ -17,6 +17,8 @@ internal sealed class BlobDownloader(HubClient client, HubCache cache, int maxRe
         var blob = cache.BlobPath(file.Etag);
         var partial = cache.IncompletePath(file.Etag);
         Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
+        using var fileLock = await BlobLock.AcquireAsync(cache, file.Etag, ct);
+        if (File.Exists(blob)) return; // another process finished it while we waited for the lock
         var uri = client.ResolveUri(id, file.Commit, file.FileName);
         if (File.Exists(partial) && new FileInfo(partial).Length > file.Size) File.Delete(partial);
 

@@ -15,6 +15,9 @@ public sealed class HubCache(string cacheDirectory, HubModelId id)
 
     public string IncompletePath(string etag) => BlobPath(etag) + ".incomplete";
 
+    /// <summary>huggingface_hub's lock file for a blob: <c>.locks/models--owner--name/&lt;etag&gt;.lock</c> beside the repo folders.</summary>
+    public string LockPath(string etag) => Path.Combine(CacheDirectory, ".locks", Path.GetFileName(RepoFolder), etag + ".lock");
+
     public string SnapshotFolder(string commit) => Path.Combine(RepoFolder, "snapshots", commit);
 
     public string SnapshotFile(string commit, string fileName) => Path.Combine(SnapshotFolder(commit), fileName);
