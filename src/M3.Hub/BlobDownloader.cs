@@ -81,7 +81,8 @@ internal sealed class BlobDownloader(HubClient client, HubCache cache, int maxRe
     private async Task<string?> CopyBodyAsync(HttpResponseMessage response, string partial, bool append, long offset,
                                               RemoteFile file, Action<long> onBytes, CancellationToken ct)
     {
-        await using var output = new FileStream(partial, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        // Unbuffered (we write 64 KiB chunks anyway), so a full disk fails in WriteAsync where it is recognized, not in Dispose.
+        await using var output = new FileStream(partial, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
         Stream body;
         try
         {
@@ -106,7 +107,6 @@ internal sealed class BlobDownloader(HubClient client, HubCache cache, int maxRe
                     }
                     catch (Exception e) when (HubClient.IsNetworkFailure(e, ct) || e is OperationCanceledException && !ct.IsCancellationRequested)
                     {
-                        await output.FlushAsync(CancellationToken.None);
                         return e is OperationCanceledException ? $"no data for {ReadTimeout.TotalSeconds:0} s" : e.Message;
                     }
                 }

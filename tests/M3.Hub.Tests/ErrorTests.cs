@@ -59,6 +59,23 @@ public sealed class ErrorTests : HubTestBase
     }
 
     [Fact]
+    public async Task Full_disk_names_the_cache_folder_and_the_size()
+    {
+        if (!File.Exists("/dev/full")) return; // Linux only: writes there fail with ENOSPC, as on a full disk
+        Hub.AddRepo("BAAI/bge-m3", Fixture.Files);
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            File.ReadAllBytes(Path.Combine(M3.Tests.TestPaths.TinyM3, "model.safetensors"))));
+        var blobs = Directory.CreateDirectory(Path.Combine(RepoFolder("BAAI/bge-m3"), "blobs")).FullName;
+        File.CreateSymbolicLink(Path.Combine(blobs, sha + ".incomplete"), "/dev/full");
+
+        var e = await Assert.ThrowsAsync<HubException>(() => HubModelResolver.ResolveAsync("BAAI/bge-m3", Options()));
+
+        Assert.Contains($"not enough disk space in {CacheDir}", e.Message);
+        Assert.Matches(@"need \d+ bytes", e.Message);
+        Assert.False(File.Exists(Path.Combine(blobs, sha)));
+    }
+
+    [Fact]
     public async Task Neither_folder_nor_id_is_rejected_clearly()
     {
         var e = await Assert.ThrowsAsync<HubException>(() => HubModelResolver.ResolveAsync("no such/folder/here", Options()));
