@@ -4,13 +4,13 @@ namespace M3.Hub;
 /// One need of the encoder: a single file, or alternatives (<paramref name="FirstOnly"/>: take only the first the repo has,
 /// e.g. safetensors before pickle weights; otherwise take every one the repo has and need at least one).
 /// </summary>
-public sealed record FileRequirement(IReadOnlyList<string> Names, bool Required, bool FirstOnly = false)
+internal sealed record FileRequirement(IReadOnlyList<string> Names, bool Required, bool FirstOnly = false)
 {
     public string Describe() => string.Join(" or ", Names);
 }
 
 /// <summary>The files of a BGE-M3 checkpoint the encoder reads; nothing else in the repo (ONNX exports, images, other formats) is fetched.</summary>
-public static class EncoderFiles
+internal static class EncoderFiles
 {
     public static IReadOnlyList<FileRequirement> Requirements { get; } =
     [

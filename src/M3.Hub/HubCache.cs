@@ -5,7 +5,7 @@ namespace M3.Hub;
 /// <c>models--owner--name/blobs/&lt;etag&gt;</c> (content), <c>refs/&lt;revision&gt;</c> (commit hash),
 /// <c>snapshots/&lt;commit&gt;/&lt;file&gt;</c> (relative symlink to the blob).
 /// </summary>
-public sealed class HubCache(string cacheDirectory, HubModelId id)
+internal sealed class HubCache(string cacheDirectory, HubModelId id)
 {
     public string CacheDirectory { get; } = cacheDirectory;
 

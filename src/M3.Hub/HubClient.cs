@@ -17,11 +17,11 @@ internal sealed class HubClient : IDisposable
     private readonly Uri _endpoint;
     private readonly string? _token;
 
-    public HubClient(HubOptions options, HttpMessageHandler? handler = null)
+    public HubClient(HubOptions options)
     {
         _endpoint = new Uri(options.Endpoint.TrimEnd('/') + "/");
         _token = options.Token;
-        _http = new HttpClient(handler ?? new SocketsHttpHandler
+        _http = new HttpClient(new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,

@@ -13,19 +13,21 @@ public static class HubModelResolver
         if (Directory.Exists(modelArgument)) return Path.GetFullPath(modelArgument);
         if (!HubModelId.TryParse(modelArgument, out var id))
             throw new HubException($"'{modelArgument}' is neither an existing folder nor a hub model id (owner/name or owner/name@revision)");
-        return await ResolveAsync(id, options ?? HubOptions.FromEnvironment(), progress, handler: null, ct);
+        return await ResolveAsync(id, options, progress, ct);
     }
 
-    internal static async Task<string> ResolveAsync(HubModelId id, HubOptions options, IProgress<DownloadProgress>? progress,
-                                                    HttpMessageHandler? handler, CancellationToken ct)
+    /// <summary>The snapshot folder of <paramref name="id"/> in the cache, downloading the encoder's files it lacks.</summary>
+    public static async Task<string> ResolveAsync(HubModelId id, HubOptions? options = null,
+                                                  IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
     {
+        options ??= HubOptions.FromEnvironment();
         var cache = new HubCache(options.CacheDirectory, id);
         var cachedCommit = cache.ReadCommit(id.Revision);
         if (cachedCommit != null && EncoderFiles.MissingIn(f => cache.HasSnapshotFile(cachedCommit, f)).Count == 0)
             return cache.SnapshotFolder(cachedCommit);
         if (options.Offline) throw OfflineError(id, cache, cachedCommit);
 
-        using var client = new HubClient(options, handler);
+        using var client = new HubClient(options);
         var (commit, files) = await PlanAsync(client, id, ct);
         cache.WriteRef(id.Revision, commit);
 

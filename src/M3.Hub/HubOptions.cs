@@ -12,7 +12,7 @@ public sealed record HubOptions
     public string? Token { get; init; }
 
     /// <summary>The hub cache folder holding <c>models--owner--name</c> (<c>HF_HUB_CACHE</c>, else <c>$HF_HOME/hub</c>).</summary>
-    public string CacheDirectory { get; init; } = DefaultCacheDirectory(null, null);
+    public string CacheDirectory { get; init; } = DefaultCacheDirectory(Environment.GetEnvironmentVariable);
 
     /// <summary>Use the cache only, never the network (<c>HF_HUB_OFFLINE=1</c>).</summary>
     public bool Offline { get; init; }
@@ -29,16 +29,17 @@ public sealed record HubOptions
         {
             Endpoint = endpoint.TrimEnd('/'),
             Token = NonEmpty(env("HF_TOKEN")) ?? NonEmpty(env("HUGGING_FACE_HUB_TOKEN")),
-            CacheDirectory = DefaultCacheDirectory(NonEmpty(env("HF_HUB_CACHE")), NonEmpty(env("HF_HOME"))),
+            CacheDirectory = DefaultCacheDirectory(env),
             Offline = IsTrue(env("HF_HUB_OFFLINE")),
         };
     }
 
-    private static string DefaultCacheDirectory(string? hubCache, string? hfHome)
+    // huggingface_hub's order: HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.
+    private static string DefaultCacheDirectory(Func<string, string?> env)
     {
-        if (hubCache != null) return ExpandHome(hubCache);
-        if (hfHome != null) return Path.Combine(ExpandHome(hfHome), "hub");
-        var xdg = NonEmpty(Environment.GetEnvironmentVariable("XDG_CACHE_HOME"));
+        if (NonEmpty(env("HF_HUB_CACHE")) is { } hubCache) return ExpandHome(hubCache);
+        if (NonEmpty(env("HF_HOME")) is { } hfHome) return Path.Combine(ExpandHome(hfHome), "hub");
+        var xdg = NonEmpty(env("XDG_CACHE_HOME"));
         var cacheRoot = xdg ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
         return Path.Combine(cacheRoot, "huggingface", "hub");
     }

@@ -28,6 +28,12 @@ public sealed class HubOptionsTests
     }
 
     [Fact]
+    public void Xdg_cache_home_moves_the_default_cache()
+    {
+        Assert.Equal(Path.Combine("/xdg", "huggingface", "hub"), From(("XDG_CACHE_HOME", "/xdg")).CacheDirectory);
+    }
+
+    [Fact]
     public void Hub_cache_wins_over_hf_home()
     {
         Assert.Equal("/fast/cache", From(("HF_HOME", "/data/hf"), ("HF_HUB_CACHE", "/fast/cache")).CacheDirectory);
