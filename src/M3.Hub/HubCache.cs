@@ -59,16 +59,19 @@ internal sealed class HubCache(string cacheDirectory, HubModelId id)
         var pointer = SnapshotFile(commit, fileName);
         var folder = Path.GetDirectoryName(pointer)!;
         Directory.CreateDirectory(folder);
-        if (File.Exists(pointer) || new FileInfo(pointer).LinkTarget != null) File.Delete(pointer);
         var blob = BlobPath(etag);
+        // Link under a temporary name, then rename over the pointer: another process linking the same file at the
+        // same time (or a dangling link left behind) is replaced atomically instead of failing.
+        var temp = pointer + ".tmp-" + Guid.NewGuid().ToString("N");
         try
         {
-            File.CreateSymbolicLink(pointer, Path.GetRelativePath(folder, blob));
+            File.CreateSymbolicLink(temp, Path.GetRelativePath(folder, blob));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Windows without developer mode cannot create symlinks; huggingface_hub then keeps a plain copy in the snapshot too.
-            File.Copy(blob, pointer, overwrite: true);
+            File.Copy(blob, temp);
         }
+        File.Move(temp, pointer, overwrite: true);
     }
 }

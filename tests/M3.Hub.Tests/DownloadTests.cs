@@ -129,6 +129,18 @@ public sealed class DownloadTests : HubTestBase
     }
 
     [Fact]
+    public async Task Concurrent_resolutions_of_one_model_share_the_downloads()
+    {
+        Hub.AddRepo("BAAI/bge-m3", Fixture.Files);
+
+        var folders = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => HubModelResolver.ResolveAsync("BAAI/bge-m3", Options())));
+
+        Assert.Single(folders.Distinct());
+        AssertFilesMatchFixture(folders[0], Fixture.EncoderFiles);
+        Assert.Empty(Directory.GetFiles(folders[0], "*.tmp-*"));
+    }
+
+    [Fact]
     public async Task Partly_cached_snapshot_downloads_only_the_missing_files()
     {
         Hub.AddRepo("BAAI/bge-m3", Fixture.Files);
