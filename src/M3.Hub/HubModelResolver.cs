@@ -86,9 +86,9 @@ public static class HubModelResolver
         var missing = commit == null
             ? EncoderFiles.Requirements.Where(r => r.Required).ToList()
             : EncoderFiles.MissingIn(f => cache.HasSnapshotFile(commit, f));
-        var where = commit == null ? $"no snapshot of {id} in {cache.RepoFolder}" : $"snapshot {cache.SnapshotFolder(commit)}";
+        var where = commit == null ? $"{id} is not in the cache {cache.RepoFolder}" : $"the cached snapshot {cache.SnapshotFolder(commit)} is incomplete";
         return new HubException(
-            $"offline mode is on (HF_HUB_OFFLINE=1) and {where} lacks {string.Join(", ", missing.Select(m => m.Describe()))}; " +
+            $"offline mode is on (HF_HUB_OFFLINE=1) and {where}: missing {string.Join(", ", missing.Select(m => m.Describe()))}; " +
             "unset HF_HUB_OFFLINE to download them, or pass a local folder");
     }
 }
