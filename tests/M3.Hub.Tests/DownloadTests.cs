@@ -78,8 +78,34 @@ public sealed class DownloadTests : HubTestBase
         var snapshot = await HubModelResolver.ResolveAsync("BAAI/bge-m3", Options());
 
         AssertFilesMatchFixture(snapshot, Fixture.EncoderFiles);
-        var half = new FileInfo(Path.Combine(TestPaths.TinyM3, "model.safetensors")).Length / 2;
-        Assert.Contains($"bytes={half}-", Hub.CdnRanges);
+        var ranges = Hub.CdnRequests.Where(r => r.File == "model.safetensors").Select(r => r.Range).ToList();
+        Assert.Equal(2, ranges.Count);
+        Assert.Equal("", ranges[0]);
+        Assert.Matches("^bytes=[1-9][0-9]*-$", ranges[1]);
+    }
+
+    [Fact]
+    public async Task Retries_are_bounded_and_the_next_run_resumes()
+    {
+        Hub.AddRepo("BAAI/bge-m3", Fixture.Files);
+        Hub.DropHalfwayAlways = "model.safetensors";
+
+        var e = await Assert.ThrowsAsync<HubException>(() => HubModelResolver.ResolveAsync("BAAI/bge-m3", Options() with { MaxRetries = 2 }));
+
+        Assert.Contains("model.safetensors", e.Message);
+        Assert.Contains("failed 3 times", e.Message);
+        Assert.Contains("run again to resume", e.Message);
+        Assert.Equal(3, Hub.CdnRequests.Count(r => r.File == "model.safetensors"));
+        var partial = Assert.Single(Directory.GetFiles(Path.Combine(RepoFolder("BAAI/bge-m3"), "blobs"), "*.incomplete"));
+        var kept = new FileInfo(partial).Length;
+        Assert.True(kept > 0);
+
+        Hub.DropHalfwayAlways = null;
+        Hub.CdnRequests.Clear();
+        var snapshot = await HubModelResolver.ResolveAsync("BAAI/bge-m3", Options());
+
+        Assert.Equal([("model.safetensors", $"bytes={kept}-")], Hub.CdnRequests);
+        AssertFilesMatchFixture(snapshot, Fixture.EncoderFiles);
     }
 
     [Fact]
@@ -94,7 +120,7 @@ public sealed class DownloadTests : HubTestBase
 
         var snapshot = await HubModelResolver.ResolveAsync("BAAI/bge-m3", Options());
 
-        Assert.Contains("bytes=1000-", Hub.CdnRanges);
+        Assert.Contains(("model.safetensors", "bytes=1000-"), Hub.CdnRequests);
         AssertFilesMatchFixture(snapshot, Fixture.EncoderFiles);
         Assert.False(File.Exists(Path.Combine(blobs, sha + ".incomplete")));
     }

@@ -26,11 +26,14 @@ internal sealed class FakeHub : IAsyncDisposable
 
     public Dictionary<string, FakeRepo> Repos { get; } = new();
     public ConcurrentQueue<string> Requests { get; } = new();
-    public ConcurrentQueue<string> CdnRanges { get; } = new();
+    /// <summary>Each CDN request: the file and its Range header ("" when none).</summary>
+    public ConcurrentQueue<(string File, string Range)> CdnRequests { get; } = new();
     public ConcurrentQueue<string?> CdnAuthorizations { get; } = new();
 
     /// <summary>Close the connection half-way through the first CDN download of this file.</summary>
     public string? DropHalfwayOnce { get; set; }
+    /// <summary>Close the connection half-way through every CDN download of this file.</summary>
+    public string? DropHalfwayAlways { get; set; }
     /// <summary>Serve this file with one byte flipped (same length).</summary>
     public string? CorruptFile { get; set; }
     public bool IgnoreRange { get; set; }
@@ -130,7 +133,7 @@ internal sealed class FakeHub : IAsyncDisposable
         }
         long start = 0;
         var range = context.Request.Headers.Range.ToString();
-        CdnRanges.Enqueue(range);
+        CdnRequests.Enqueue((fileName, range));
         var response = context.Response;
         if (range.StartsWith("bytes=") && !IgnoreRange)
         {
@@ -139,7 +142,7 @@ internal sealed class FakeHub : IAsyncDisposable
             response.Headers.ContentRange = $"bytes {start}-{content.Length - 1}/{content.Length}";
         }
         response.ContentLength = content.Length - start;
-        if (fileName == DropHalfwayOnce && _dropped.TryAdd(fileName, true))
+        if (fileName == DropHalfwayAlways || fileName == DropHalfwayOnce && _dropped.TryAdd(fileName, true))
         {
             await response.Body.WriteAsync(content.AsMemory((int)start, (content.Length - (int)start) / 2));
             await response.Body.FlushAsync();
