@@ -20,12 +20,26 @@ public static class ModelLocator
                 "or owner/name[@revision] such as BAAI/bge-m3");
         try
         {
-            return ProgressBar.Enabled ? ResolveWithBars(model, options) : HubModelResolver.ResolveAsync(model, options).GetAwaiter().GetResult();
+            return ProgressBar.Enabled ? ResolveWithBars(model, options) : ResolveWithLines(model, options);
         }
         catch (HubException e)
         {
             throw new CliError($"{e.Message} ('{model}' is not a local folder, so it was read as a hub id)");
         }
+    }
+
+    /// <summary>Without a terminal (logs, CI): one line per file started, so a long download is not silent.</summary>
+    private static string ResolveWithLines(string model, HubOptions options)
+    {
+        var started = new HashSet<string>();
+        var progress = new Reporter(p =>
+        {
+            lock (started)
+            {
+                if (started.Add(p.FileName)) Console.Error.WriteLine($"downloading {model}: {p.FileName} ({p.FileSize:N0} bytes)");
+            }
+        });
+        return HubModelResolver.ResolveAsync(model, options, progress).GetAwaiter().GetResult();
     }
 
     private static string ResolveWithBars(string model, HubOptions options)
