@@ -88,6 +88,18 @@ public sealed partial class M3Checkpoint : IDisposable
         Weights.ReadInto(_prefix + name, destination);
     }
 
+    /// <summary>
+    /// A SHA-256 hex key over config.json, the encoder weights file and both heads, for caching what is built from them.
+    /// Reads every byte (seconds for the full-size model): call once and keep the result.
+    /// </summary>
+    public string ComputeContentKey() => CheckpointContentKey.Compute(
+    [
+        Path.Combine(Directory, M3Config.FileName),
+        Weights.FilePath,
+        Path.Combine(Directory, ColbertFileName),
+        Path.Combine(Directory, SparseFileName),
+    ]);
+
     public void Dispose() => Weights.Dispose();
 
     private TensorSpec Spec(string name) =>

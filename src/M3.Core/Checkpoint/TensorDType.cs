@@ -47,6 +47,26 @@ public static class TensorDType
         }
     }
 
+    /// <summary>Writes float32 values to <paramref name="output"/> as little-endian <paramref name="dtype"/> (F32, F16 or BF16).</summary>
+    internal static void Write(Stream output, string dtype, ReadOnlySpan<float> values)
+    {
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("checkpoint files are little-endian; big-endian hosts are not supported");
+        if (dtype == F32)
+        {
+            output.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
+            return;
+        }
+        if (dtype is not (F16 or BF16)) throw new ArgumentException($"cannot write dtype {dtype}; only F32, F16 and BF16", nameof(dtype));
+        var buffer = new byte[Math.Min(values.Length, 1 << 20) * 2];
+        for (var start = 0; start < values.Length; start += buffer.Length / 2)
+        {
+            var count = Math.Min(buffer.Length / 2, values.Length - start);
+            Narrow(dtype, values.Slice(start, count), buffer);
+            output.Write(buffer, 0, count * 2);
+        }
+    }
+
     private static ushort ToBFloat16(float value)
     {
         var bits = (uint)BitConverter.SingleToInt32Bits(value);
