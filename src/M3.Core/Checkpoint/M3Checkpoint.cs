@@ -21,6 +21,7 @@ public sealed partial class M3Checkpoint : IDisposable
     private static readonly string[] AcceptedPrefixes = ["", "roberta.", "model."];
 
     private readonly string _prefix;
+    private readonly Dictionary<string, TensorSpec> _specs;
 
     private M3Checkpoint(string directory, M3Config config, ITensorFile weights, string prefix, LinearWeights colbert, LinearWeights sparse)
     {
@@ -31,6 +32,7 @@ public sealed partial class M3Checkpoint : IDisposable
         ColbertLinear = colbert;
         SparseLinear = sparse;
         EncoderTensors = M3TensorLayout.Encoder(config);
+        _specs = EncoderTensors.ToDictionary(s => s.Name, StringComparer.Ordinal);
     }
 
     /// <summary>The checkpoint folder (full path).</summary>
@@ -76,9 +78,10 @@ public sealed partial class M3Checkpoint : IDisposable
     /// <summary>Reads one encoder tensor by its bare name (as in <see cref="EncoderTensors"/>).</summary>
     public CheckpointTensor ReadEncoderTensor(string name)
     {
-        var data = new float[CheckpointTensor.CountElements(Spec(name).Shape)];
-        ReadEncoderTensorInto(name, data);
-        return new CheckpointTensor(name, (int[])Spec(name).Shape.Clone(), data);
+        var spec = Spec(name);
+        var data = new float[CheckpointTensor.CountElements(spec.Shape)];
+        Weights.ReadInto(_prefix + name, data);
+        return new CheckpointTensor(name, (int[])spec.Shape.Clone(), data);
     }
 
     /// <summary>Reads one encoder tensor into a caller buffer (for streaming large tensors without extra allocations).</summary>
@@ -103,8 +106,7 @@ public sealed partial class M3Checkpoint : IDisposable
     public void Dispose() => Weights.Dispose();
 
     private TensorSpec Spec(string name) =>
-        EncoderTensors.FirstOrDefault(s => s.Name == name)
-        ?? throw new ArgumentException($"'{name}' is not a BGE-M3 encoder tensor", nameof(name));
+        _specs.TryGetValue(name, out var spec) ? spec : throw new ArgumentException($"'{name}' is not a BGE-M3 encoder tensor", nameof(name));
 
     private static ITensorFile OpenWeights(string directory)
     {

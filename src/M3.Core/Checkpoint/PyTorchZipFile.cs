@@ -48,7 +48,7 @@ public sealed class PyTorchZipFile : ITensorFile
         {
             stream.Dispose();
             throw new CheckpointException(path, null,
-                "not a readable zip archive (" + e.Message + "); expected a PyTorch checkpoint saved by torch.save ≥ 1.6 (legacy non-zip files are not supported)", e);
+                "not a readable zip archive (" + e.Message + "): the file is truncated or corrupt, or not a PyTorch checkpoint saved by torch.save ≥ 1.6 (legacy non-zip files are not supported)", e);
         }
         try
         {

@@ -19,6 +19,29 @@ public sealed class PyTorchZipFileTests : IDisposable
         Assert.All(colbert.Tensors.Values, t => Assert.Equal(TensorDType.F32, t.DType));
     }
 
+    /// <summary>
+    /// Saved once by real torch 1.13: <c>torch.save(sd)</c> where <c>sd = nn.Linear(3, 2).state_dict()</c> (weight [[1,2,3],[4,5,6]],
+    /// bias [0.5,-0.5]; its <c>_metadata</c> pickles as BUILD) plus "half" (F16 [1,-2.5,65504]), "bf16" (BF16 [1,-2.5,0.1]),
+    /// "full" = arange(12), "view" = full[2:8].view(2,3) and "transposed" = full.view(3,4).t(), sharing full's storage.
+    /// </summary>
+    [Fact]
+    public void Reads_a_state_dict_saved_by_real_torch()
+    {
+        using var file = PyTorchZipFile.Open(Path.Combine(TestPaths.RepoRoot, "tests", "M3.Core.Tests", "Checkpoint", "Assets", "torch_state_dict.pt"));
+        Assert.Equal(["weight", "bias", "half", "bf16", "view", "transposed", "full"], file.Tensors.Keys);
+        Assert.Equal([1f, 2, 3, 4, 5, 6], file.Read("weight").Data);
+        Assert.Equal([2, 3], file.Read("weight").Shape);
+        Assert.Equal([0.5f, -0.5f], file.Read("bias").Data);
+        Assert.Equal(TensorDType.F16, file.Tensors["half"].DType);
+        Assert.Equal([1f, -2.5f, 65504f], file.Read("half").Data);
+        Assert.Equal(TensorDType.BF16, file.Tensors["bf16"].DType);
+        Assert.Equal([1f, -2.5f, 0.10009765625f], file.Read("bf16").Data);
+        Assert.Equal([2f, 3, 4, 5, 6, 7], file.Read("view").Data);
+        Assert.Equal([4, 3], file.Read("transposed").Shape);
+        Assert.Equal([0f, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11], file.Read("transposed").Data);
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => (float)i), file.Read("full").Data);
+    }
+
     [Theory]
     [InlineData(TensorDType.F32)]
     [InlineData(TensorDType.F16)]
