@@ -3,14 +3,8 @@ using M3.Tests;
 
 namespace M3.Core.Tests.Checkpoint;
 
-public sealed class PyTorchZipFileTests : IDisposable
+public sealed class PyTorchZipFileTests : TempDirectoryTests
 {
-    private readonly string _dir = TestPaths.NewTempDir("m3pt");
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
-
     [Fact]
     public void Fixture_heads_are_state_dicts_of_weight_and_bias()
     {
@@ -117,33 +111,26 @@ public sealed class PyTorchZipFileTests : IDisposable
     }
 
     [Fact]
-    public void Storage_smaller_than_the_view_names_the_tensor()
-    {
-        var pickle = new PickleBytes().Op(0x80, 2).Op('}').Str("w").Tensor("0", 4, 0, [2, 3], [3, 1]).Op('s').Op('.').ToArray();
-        PickleBytes.WriteZip(PathOf("w.pt"), pickle, ("0", [1, 2, 3, 4]));
-        var e = Assert.Throws<CheckpointException>(() => PyTorchZipFile.Open(PathOf("w.pt")));
-        Assert.Equal("w", e.TensorName);
-        Assert.Contains("beyond the storage", e.Message);
-    }
+    public void Storage_smaller_than_the_view_names_the_tensor() =>
+        AssertOpenFails(new PickleBytes().Tensor("0", 4, 0, [2, 3], [3, 1]), ("0", [1, 2, 3, 4]), "beyond the storage");
 
     [Fact]
-    public void Storage_entry_with_wrong_size_names_the_tensor()
-    {
-        var pickle = new PickleBytes().Op(0x80, 2).Op('}').Str("w").Tensor("0", 4, 0, [4], [1]).Op('s').Op('.').ToArray();
-        PickleBytes.WriteZip(PathOf("w.pt"), pickle, ("0", [1, 2, 3]));
-        var e = Assert.Throws<CheckpointException>(() => PyTorchZipFile.Open(PathOf("w.pt")));
-        Assert.Equal("w", e.TensorName);
-        Assert.Contains("12 bytes", e.Message);
-    }
+    public void Storage_entry_with_wrong_size_names_the_tensor() =>
+        AssertOpenFails(new PickleBytes().Tensor("0", 4, 0, [4], [1]), ("0", [1, 2, 3]), "holds 12 bytes");
 
     [Fact]
-    public void Missing_storage_entry_names_the_tensor()
+    public void Missing_storage_entry_names_the_tensor() =>
+        AssertOpenFails(new PickleBytes().Tensor("7", 1, 0, [1], [1]), ("0", [1]), "'archive/data/7' is missing");
+
+    /// <summary>A state dict {"w": <paramref name="tensor"/>} over <paramref name="storage"/> must fail to open, naming "w".</summary>
+    private void AssertOpenFails(PickleBytes tensor, (string, float[]) storage, string expected)
     {
-        var pickle = new PickleBytes().Op(0x80, 2).Op('}').Str("w").Tensor("7", 1, 0, [1], [1]).Op('s').Op('.').ToArray();
-        PickleBytes.WriteZip(PathOf("w.pt"), pickle);
+        var pickle = new PickleBytes().Op(0x80, 2).Op('}').Str("w").Op(tensor.ToArray()).Op('s').Op('.').ToArray();
+        PickleBytes.WriteZip(PathOf("w.pt"), pickle, storage);
         var e = Assert.Throws<CheckpointException>(() => PyTorchZipFile.Open(PathOf("w.pt")));
         Assert.Equal("w", e.TensorName);
-        Assert.Contains("archive/data/7", e.Message);
+        Assert.Contains(expected, e.Message);
+        Assert.Contains(PathOf("w.pt"), e.Message);
     }
 
     [Fact]

@@ -3,15 +3,11 @@ using M3.Tests;
 
 namespace M3.Core.Tests.Checkpoint;
 
-public sealed class SafetensorsFileTests : IDisposable
+public sealed class SafetensorsFileTests : TempDirectoryTests
 {
-    private readonly string _dir = TestPaths.NewTempDir("m3st");
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     private string WriteRaw(string header, byte[] data)
     {
-        var path = Path.Combine(_dir, "t.safetensors");
+        var path = PathOf("t.safetensors");
         File.WriteAllBytes(path, TempCheckpoint.RawSafetensors(header, data));
         return path;
     }
@@ -46,7 +42,7 @@ public sealed class SafetensorsFileTests : IDisposable
     public void Writer_output_reads_back_with_the_dtype_rounding(string dtype)
     {
         float[] values = [0.1f, -3.75f, 1e-3f, 70000f, 0f];
-        var path = Path.Combine(_dir, "w.safetensors");
+        var path = PathOf("w.safetensors");
         SafetensorsWriter.Write(path, [new CheckpointTensor("x", [5], values), new CheckpointTensor("empty", [0, 3], [])], dtype);
         using var file = SafetensorsFile.Open(path);
         Assert.Equal(dtype, file.Tensors["x"].DType);
@@ -64,7 +60,7 @@ public sealed class SafetensorsFileTests : IDisposable
     [Fact]
     public void Truncated_file_names_the_tensor_that_runs_past_the_end()
     {
-        var path = Path.Combine(_dir, "t.safetensors");
+        var path = PathOf("t.safetensors");
         SafetensorsWriter.Write(path, [new CheckpointTensor("a", [4], [1, 2, 3, 4]), new CheckpointTensor("b", [4], [5, 6, 7, 8])]);
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..^3]);
@@ -80,30 +76,25 @@ public sealed class SafetensorsFileTests : IDisposable
     {
         var bytes = TempCheckpoint.RawSafetensors("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", new byte[4]);
         bytes[0] = 0xFF; // header length now far beyond the file
-        var path = Path.Combine(_dir, "t.safetensors");
+        var path = PathOf("t.safetensors");
         File.WriteAllBytes(path, bytes);
         var e = Assert.Throws<CheckpointException>(() => SafetensorsFile.Open(path));
         Assert.Contains("header length", e.Message);
         Assert.Contains(path, e.Message);
     }
 
-    [Fact]
-    public void Size_not_matching_shape_names_tensor_and_both_sizes()
+    [Theory]
+    [InlineData("""{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", 8, "a", "holds 8 bytes but shape [3] of F32 needs 12")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}""", 12, "b", "gap or overlap")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}""", 4, "a", "end before they begin")]
+    [InlineData("""{"q":{"dtype":"Q4","shape":[2],"data_offsets":[0,1]}}""", 1, "q", "unknown dtype Q4")]
+    public void Inconsistent_layout_names_the_tensor(string header, int dataBytes, string tensor, string expected)
     {
-        var path = WriteRaw("""{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", new byte[8]);
+        var path = WriteRaw(header, new byte[dataBytes]);
         var e = Assert.Throws<CheckpointException>(() => SafetensorsFile.Open(path));
-        Assert.Equal("a", e.TensorName);
-        Assert.Contains("8 bytes", e.Message);
-        Assert.Contains("needs 12", e.Message);
-    }
-
-    [Fact]
-    public void Gaps_between_tensors_are_refused()
-    {
-        var path = WriteRaw("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}""", new byte[12]);
-        var e = Assert.Throws<CheckpointException>(() => SafetensorsFile.Open(path));
-        Assert.Equal("b", e.TensorName);
-        Assert.Contains("gap or overlap", e.Message);
+        Assert.Equal(tensor, e.TensorName);
+        Assert.Contains(expected, e.Message);
+        Assert.Contains(path, e.Message);
     }
 
     [Fact]
@@ -117,15 +108,6 @@ public sealed class SafetensorsFileTests : IDisposable
         Assert.Equal("ids", e.TensorName);
         Assert.Contains("unsupported dtype I64", e.Message);
         Assert.Contains(path, e.Message);
-    }
-
-    [Fact]
-    public void Unknown_dtype_name_is_refused_on_open()
-    {
-        var path = WriteRaw("""{"q":{"dtype":"Q4","shape":[2],"data_offsets":[0,1]}}""", new byte[1]);
-        var e = Assert.Throws<CheckpointException>(() => SafetensorsFile.Open(path));
-        Assert.Equal("q", e.TensorName);
-        Assert.Contains("unknown dtype Q4", e.Message);
     }
 
     [Theory]
@@ -144,7 +126,7 @@ public sealed class SafetensorsFileTests : IDisposable
     [Fact]
     public void File_shorter_than_the_length_prefix_is_refused()
     {
-        var path = Path.Combine(_dir, "t.safetensors");
+        var path = PathOf("t.safetensors");
         File.WriteAllBytes(path, [1, 2, 3]);
         Assert.Contains("too short", Assert.Throws<CheckpointException>(() => SafetensorsFile.Open(path)).Message);
     }
