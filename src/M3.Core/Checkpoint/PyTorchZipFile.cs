@@ -1,0 +1,199 @@
+using System.IO.Compression;
+
+namespace M3.Core.Checkpoint;
+
+/// <summary>
+/// Reads a PyTorch zip checkpoint (<c>torch.save</c> since 1.6: <c>pytorch_model.bin</c>, <c>colbert_linear.pt</c>, …):
+/// <c>&lt;prefix&gt;/data.pkl</c> pickles the state dict, each storage lives in <c>&lt;prefix&gt;/data/&lt;key&gt;</c>.
+/// The pickle runs in <see cref="RestrictedUnpickler"/>, which builds tensor references and nothing else.
+/// </summary>
+public sealed class PyTorchZipFile : ITensorFile
+{
+    private readonly ZipArchive _zip;
+    private readonly string _prefix;
+    private readonly Dictionary<string, TorchTensorRef> _refs;
+    private readonly Dictionary<string, TensorInfo> _tensors;
+    private readonly Lock _gate = new(); // ZipArchive is not thread-safe
+
+    private PyTorchZipFile(string path, ZipArchive zip, string prefix, Dictionary<string, TorchTensorRef> refs)
+    {
+        FilePath = path;
+        _zip = zip;
+        _prefix = prefix;
+        _refs = refs;
+        _tensors = refs.ToDictionary(r => r.Key, r => new TensorInfo(r.Key, r.Value.Shape, r.Value.Storage.DType), StringComparer.Ordinal);
+    }
+
+    public string FilePath { get; }
+
+    public IReadOnlyDictionary<string, TensorInfo> Tensors => _tensors;
+
+    public static PyTorchZipFile Open(string path)
+    {
+        Stream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException(path, null, "cannot open the PyTorch checkpoint: " + e.Message, e);
+        }
+        ZipArchive zip;
+        try
+        {
+            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false);
+        }
+        catch (InvalidDataException e)
+        {
+            stream.Dispose();
+            throw new CheckpointException(path, null,
+                "not a readable zip archive (" + e.Message + "): the file is truncated or corrupt, or not a PyTorch checkpoint saved by torch.save ≥ 1.6 (legacy non-zip files are not supported)", e);
+        }
+        try
+        {
+            return Parse(path, zip);
+        }
+        catch
+        {
+            zip.Dispose();
+            throw;
+        }
+    }
+
+    public void ReadInto(string name, Span<float> destination)
+    {
+        TensorFileSupport.Lookup(this, name, destination.Length);
+        var tensor = _refs[name];
+        lock (_gate)
+        {
+            if (IsContiguous(tensor))
+            {
+                ReadStorage(name, tensor.Storage, tensor.Offset, destination);
+                return;
+            }
+            // Rare (a view saved without .contiguous()): read the storage span the view touches, then gather by strides.
+            long last = tensor.Offset;
+            for (var d = 0; d < tensor.Shape.Length; d++) last += (tensor.Shape[d] - 1L) * tensor.Strides[d];
+            var span = new float[last - tensor.Offset + 1];
+            ReadStorage(name, tensor.Storage, tensor.Offset, span);
+            Gather(span, tensor.Shape, tensor.Strides, destination);
+        }
+    }
+
+    public CheckpointTensor Read(string name) => TensorFileSupport.ReadNew(this, name);
+
+    public void Dispose() => _zip.Dispose();
+
+    private static PyTorchZipFile Parse(string path, ZipArchive zip)
+    {
+        var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl").ToList();
+        if (pickles.Count != 1)
+            throw new CheckpointException(path, null,
+                $"expected exactly one '<name>/data.pkl' entry in the archive, found {pickles.Count} (entries: {string.Join(", ", zip.Entries.Take(8).Select(e => e.FullName))})");
+        var pickleEntry = pickles[0];
+        var prefix = pickleEntry.FullName[..^"data.pkl".Length];
+
+        var byteOrder = zip.GetEntry(prefix + "byteorder");
+        if (byteOrder != null)
+        {
+            using var reader = new StreamReader(byteOrder.Open(), System.Text.Encoding.ASCII);
+            var order = reader.ReadToEnd().Trim();
+            if (order != "little")
+                throw new CheckpointException(path, null, $"byteorder is '{order}'; only little-endian checkpoints are supported");
+        }
+
+        byte[] pickle;
+        try
+        {
+            using var s = pickleEntry.Open();
+            using var buffer = new MemoryStream();
+            s.CopyTo(buffer);
+            pickle = buffer.ToArray();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CheckpointException(path, null, $"cannot read {pickleEntry.FullName}: {e.Message}", e);
+        }
+
+        var refs = RestrictedUnpickler.LoadStateDict(pickle, path, pickleEntry.FullName);
+        var file = new PyTorchZipFile(path, zip, prefix, refs);
+        foreach (var (name, tensor) in refs) file.CheckStorage(name, tensor);
+        return file;
+    }
+
+    /// <summary>Checks at open time that the storage exists and is large enough for the view, so truncation is caught before any read.</summary>
+    private void CheckStorage(string name, TorchTensorRef tensor)
+    {
+        var entry = _zip.GetEntry(_prefix + "data/" + tensor.Storage.Key)
+            ?? throw new CheckpointException(FilePath, name, $"storage entry '{_prefix}data/{tensor.Storage.Key}' is missing from the archive");
+        var elementSize = TensorDType.ElementSize(tensor.Storage.DType)!.Value;
+        if (entry.Length != tensor.Storage.ElementCount * elementSize)
+            throw new CheckpointException(FilePath, name,
+                $"storage '{entry.FullName}' holds {entry.Length} bytes but the pickle declares {tensor.Storage.ElementCount} {tensor.Storage.DType} elements ({tensor.Storage.ElementCount * elementSize} bytes)");
+        var count = CheckpointTensor.CountElements(tensor.Shape);
+        if (count == 0) return;
+        long last = tensor.Offset;
+        for (var d = 0; d < tensor.Shape.Length; d++) last += (tensor.Shape[d] - 1L) * tensor.Strides[d];
+        if (tensor.Offset < 0 || last >= tensor.Storage.ElementCount)
+            throw new CheckpointException(FilePath, name,
+                $"shape {CheckpointTensor.FormatShape(tensor.Shape)} at storage offset {tensor.Offset} reaches element {last}, beyond the storage's {tensor.Storage.ElementCount} elements");
+    }
+
+    private void ReadStorage(string name, TorchStorageRef storage, long elementOffset, Span<float> destination)
+    {
+        var entry = _zip.GetEntry(_prefix + "data/" + storage.Key)!;
+        var elementSize = TensorDType.ElementSize(storage.DType)!.Value;
+        try
+        {
+            using var stream = entry.Open();
+            Skip(stream, elementOffset * elementSize);
+            TensorFileSupport.Fill(storage.DType, destination, stream.Read,
+                () => throw new CheckpointException(FilePath, name, $"storage '{entry.FullName}' ends inside this tensor's data"));
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        {
+            throw new CheckpointException(FilePath, name, $"storage '{entry.FullName}' is corrupt: {e.Message}", e);
+        }
+    }
+
+    private static void Skip(Stream stream, long bytes)
+    {
+        if (bytes == 0) return;
+        if (stream.CanSeek)
+        {
+            stream.Seek(bytes, SeekOrigin.Current);
+            return;
+        }
+        var buffer = new byte[Math.Min(bytes, 1 << 16)];
+        while (bytes > 0)
+        {
+            var n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, bytes));
+            if (n == 0) throw new EndOfStreamException();
+            bytes -= n;
+        }
+    }
+
+    private static bool IsContiguous(TorchTensorRef tensor)
+    {
+        long expected = 1;
+        for (var d = tensor.Shape.Length - 1; d >= 0; d--)
+        {
+            if (tensor.Shape[d] != 1 && tensor.Strides[d] != expected) return false;
+            expected *= tensor.Shape[d];
+        }
+        return true;
+    }
+
+    private static void Gather(ReadOnlySpan<float> source, int[] shape, long[] strides, Span<float> destination)
+    {
+        var index = new int[shape.Length];
+        for (var i = 0; i < destination.Length; i++)
+        {
+            long at = 0;
+            for (var d = 0; d < shape.Length; d++) at += index[d] * strides[d];
+            destination[i] = source[(int)at];
+            for (var d = shape.Length - 1; d >= 0 && ++index[d] == shape[d]; d--) index[d] = 0;
+        }
+    }
+}
