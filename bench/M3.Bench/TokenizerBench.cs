@@ -15,8 +15,14 @@ public static class TokenizerBench
 {
     public static int Run(string[] args)
     {
-        string dir = args.FirstOrDefault(a => !a.StartsWith("--")) ?? DefaultFixture();
-        double seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(double.Parse).FirstOrDefault(2.0);
+        string? dir = null;
+        double seconds = 2.0;
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--seconds" && i + 1 < args.Length) seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+            else dir = args[i];
+        }
+        dir ??= DefaultFixture();
         var texts = File.ReadLines(Path.Combine(dir, "tokenizer_golden.jsonl"))
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!).ToArray();
         long bytes = texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t));
