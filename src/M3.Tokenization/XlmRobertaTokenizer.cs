@@ -32,15 +32,17 @@ public sealed class XlmRobertaTokenizer
         _model = new UnigramModel(definition.Pieces, definition.Scores, definition.UnknownId);
         _normalizer = new TextNormalizer(definition.CharsMap, definition.SpaceRunReplacement);
         _addedTokens = new AddedTokenMatcher(definition.AddedTokens);
-        _addedById = definition.AddedTokens.ToDictionary(t => t.Id);
+        _addedById = new Dictionary<int, AddedToken>();
+        foreach (var token in definition.AddedTokens) _addedById[token.Id] = token;
         _bosId = definition.BosId;
         _eosId = definition.EosId;
         ModelMaxLength = modelMaxLength;
         VocabularySize = Math.Max(_model.Count, _addedById.Count == 0 ? 0 : _addedById.Keys.Max() + 1);
         MaskId = definition.AddedTokens.FirstOrDefault(t => t.Content == "<mask>")?.Id ?? -1;
-        foreach (int id in (int[])[_bosId, _eosId, definition.UnknownId])
+        foreach (int id in new[] { _bosId, _eosId })
         {
-            if (id < 0 || id >= VocabularySize) throw new InvalidDataException($"{definition.Source}: special token id {id} is outside the {VocabularySize}-token vocabulary");
+            if (id < 0 || id >= VocabularySize)
+                throw new InvalidDataException($"{definition.Source}: post-processor token id {id} is outside the {VocabularySize}-token vocabulary");
         }
     }
 
