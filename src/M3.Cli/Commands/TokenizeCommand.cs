@@ -49,12 +49,18 @@ public static class TokenizeCommand
         if (maxLength < 2) throw new CliError($"--max-length must be at least 2 (room for <s> and </s>), got {maxLength}");
         var tokenizer = XlmRobertaTokenizer.Load(ModelLocator.Resolve(modelArg));
         var texts = text != null
-            ? [text]
-            : JsonLinesReader.Read(inputPath!).Select(line => line.Value.RequireString("text", inputPath!, line.Line));
+            ? [("TEXT", text)]
+            : JsonLinesReader.Read(inputPath!).Select(line => ($"{inputPath}:{line.Line}", line.Value.RequireString("text", inputPath!, line.Line)));
         using var outFile = new OutputFile(outputPath);
-        foreach (var t in texts)
+        foreach (var (where, t) in texts)
         {
-            WriteLine(outFile.Writer, tokenizer.Encode(t, maxLength));
+            var result = tokenizer.Encode(t, maxLength);
+            if (result.Truncated)
+            {
+                int max = maxLength ?? tokenizer.ModelMaxLength;
+                Console.Error.WriteLine($"warning: {where}: text is longer than {max} tokens; kept its first {max - 2} tokens between <s> and </s>, as the reference truncates");
+            }
+            WriteLine(outFile.Writer, result);
         }
         outFile.Commit();
         return 0;
