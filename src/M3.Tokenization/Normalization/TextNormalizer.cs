@@ -65,6 +65,7 @@ internal sealed class TextNormalizer
         while (i < end)
         {
             char c = text[i];
+            // A single-char cluster (nearly all text): its whole-cluster and per-char lookups coincide, use the cache.
             if (!char.IsSurrogate(c) && (i + 1 == end || GraphemeShortcut.BreaksBetween(c, text[i + 1])))
             {
                 var repl = _charReplacements[c];
