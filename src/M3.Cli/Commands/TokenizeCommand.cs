@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using M3.Cli.Infrastructure;
 using M3.Tokenization;
 
@@ -66,23 +64,15 @@ public static class TokenizeCommand
         return 0;
     }
 
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    private static void WriteLine(TextWriter writer, TokenizedText result)
+    private static void WriteLine(TextWriter writer, TokenizedText result) => JsonLineWriter.WriteLine(writer, json =>
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("ids");
-            foreach (int id in result.Ids) json.WriteNumberValue(id);
-            json.WriteEndArray();
-            json.WriteStartArray("tokens");
-            foreach (var token in result.Tokens) json.WriteStringValue(token);
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        writer.Write(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
-        writer.Write('\n');
-    }
+        json.WriteStartObject();
+        json.WriteStartArray("ids");
+        foreach (int id in result.Ids) json.WriteNumberValue(id);
+        json.WriteEndArray();
+        json.WriteStartArray("tokens");
+        foreach (var token in result.Tokens) json.WriteStringValue(token);
+        json.WriteEndArray();
+        json.WriteEndObject();
+    });
 }
