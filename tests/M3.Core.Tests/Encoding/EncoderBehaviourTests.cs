@@ -77,13 +77,46 @@ public sealed class EncoderBehaviourTests(EncoderFixture fixture) : IClassFixtur
     [Fact]
     public void Second_load_reuses_the_cached_graph()
     {
-        var entries = Directory.GetDirectories(fixture.CacheDirectory);
+        var entries = GraphEntries(fixture.CacheDirectory);
         Assert.Single(entries);
         var stamp = File.GetLastWriteTimeUtc(Path.Combine(entries[0], "model.onnx"));
         using var again = M3Encoder.Load(TestPaths.TinyM3, new M3EncoderOptions { CacheDirectory = fixture.CacheDirectory });
         Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(entries[0], "model.onnx")));
-        Assert.Single(Directory.GetFileSystemEntries(fixture.CacheDirectory));
+        Assert.Equal(entries, GraphEntries(fixture.CacheDirectory));
     }
+
+    [Fact]
+    public void Changed_weights_get_a_new_graph()
+    {
+        var dir = CopyFixture();
+        var cache = Path.Combine(dir, "cache");
+        try
+        {
+            float[] before;
+            using (var encoder = M3Encoder.Load(dir, new M3EncoderOptions { CacheDirectory = cache }))
+                before = encoder.Encode(["hello"])[0].Dense!;
+            // Rewriting a file with the same bytes changes its modification time, not its content: the same graph is used.
+            var head = Path.Combine(dir, "sparse_linear.pt");
+            var bytes = File.ReadAllBytes(head);
+            File.WriteAllBytes(head, bytes);
+            using (var encoder = M3Encoder.Load(dir, new M3EncoderOptions { CacheDirectory = cache }))
+                Assert.Equal(before, encoder.Encode(["hello"])[0].Dense!);
+            Assert.Single(GraphEntries(cache));
+
+            // One flipped bit in the last weight: same size, different content, so a new graph.
+            var weights = File.ReadAllBytes(Path.Combine(dir, "model.safetensors"));
+            weights[^1] ^= 0x40;
+            File.WriteAllBytes(Path.Combine(dir, "model.safetensors"), weights);
+            using (var encoder = M3Encoder.Load(dir, new M3EncoderOptions { CacheDirectory = cache }))
+                encoder.Encode(["hello"]);
+            Assert.Equal(2, GraphEntries(cache).Length);
+            Assert.Empty(Directory.GetDirectories(cache, "*.tmp"));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    private static string[] GraphEntries(string cache) =>
+        Directory.GetDirectories(cache).Where(d => !Path.GetFileName(d).StartsWith('.')).Order().ToArray();
 
     [Fact]
     public async Task Embedding_generator_returns_the_dense_vectors()
