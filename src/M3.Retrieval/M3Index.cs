@@ -41,7 +41,7 @@ public sealed class M3Index : IDisposable
     /// <summary>Opens an existing index.</summary>
     public static M3Index Open(string directory)
     {
-        var store = IndexStore.Open(directory, create: false);
+        var store = IndexStore.Open(directory);
         var manifest = store.ReadManifest();
         foreach (var key in new[] { "format", "model", "hidden_size", "colbert", "passage_overlap" })
             if (!manifest.ContainsKey(key))
@@ -62,7 +62,6 @@ public sealed class M3Index : IDisposable
     {
         if (File.Exists(Path.Combine(directory, IndexStore.FileName))) return Open(directory);
         options ??= new IndexOptions();
-        using (var store = IndexStore.Open(directory, create: true))
         {
             var manifest = new Dictionary<string, string>
             {
@@ -73,7 +72,7 @@ public sealed class M3Index : IDisposable
                 ["passage_overlap"] = options.PassageOverlap.ToString(CultureInfo.InvariantCulture),
             };
             if (options.PassageTokens is { } p) manifest["passage_tokens"] = p.ToString(CultureInfo.InvariantCulture);
-            store.WriteManifest(manifest);
+            IndexStore.Create(directory, manifest);
         }
         return Open(directory);
     }

@@ -15,37 +15,60 @@ internal sealed class IndexStore : IDisposable
 
     private IndexStore(SqliteConnection db) => _db = db;
 
-    public static IndexStore Open(string directory, bool create)
+    /// <summary>Opens an existing index database.</summary>
+    public static IndexStore Open(string directory)
     {
         var path = Path.Combine(directory, FileName);
-        if (!create && !File.Exists(path))
+        if (!File.Exists(path))
             throw new DirectoryNotFoundException($"'{directory}' is not an index (no {FileName}); create one with 'm3 index add'");
-        Directory.CreateDirectory(directory);
-        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        db.Open();
-        var store = new IndexStore(db);
+        var store = new IndexStore(Connect(path));
         try
         {
-            store.Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+            // Connection settings only: opening an index takes no lock, so readers never wait on an ingest.
+            store.Execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+            store.Execute("SELECT COUNT(*) FROM manifest");
+        }
+        catch (SqliteException e)
+        {
+            store.Dispose();
+            throw new InvalidDataException($"{path}: not a readable index database ({e.Message})", e);
+        }
+        return store;
+    }
+
+    /// <summary>
+    /// Creates the database with its schema and manifest under a temporary name and renames it into place,
+    /// so a folder never holds a half-created index.
+    /// </summary>
+    public static void Create(string directory, IReadOnlyDictionary<string, string> manifest)
+    {
+        Directory.CreateDirectory(directory);
+        var temp = Path.Combine(directory, $".{FileName}.{Environment.ProcessId}.tmp");
+        using (var store = new IndexStore(Connect(temp)))
+        {
             store.Execute("""
-                CREATE TABLE IF NOT EXISTS manifest(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS passages(
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE manifest(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE passages(
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
                     doc_id TEXT NOT NULL, passage INTEGER NOT NULL, text TEXT NOT NULL, metadata TEXT, tokens INTEGER NOT NULL,
                     dense BLOB NOT NULL, sparse BLOB NOT NULL, colbert BLOB NOT NULL,
                     UNIQUE(doc_id, passage));
-                CREATE TABLE IF NOT EXISTS postings(
+                CREATE TABLE postings(
                     token INTEGER NOT NULL, seq INTEGER NOT NULL REFERENCES passages(seq) ON DELETE CASCADE, weight REAL NOT NULL,
                     PRIMARY KEY(token, seq)) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS postings_by_seq ON postings(seq);
+                CREATE INDEX postings_by_seq ON postings(seq);
                 """);
+            store.WriteManifest(manifest);
         }
-        catch (SqliteException e)
-        {
-            db.Dispose();
-            throw new InvalidDataException($"{path}: not a readable index database ({e.Message})", e);
-        }
-        return store;
+        File.Move(temp, Path.Combine(directory, FileName));
+    }
+
+    private static SqliteConnection Connect(string path)
+    {
+        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        db.Open();
+        return db;
     }
 
     public Dictionary<string, string> ReadManifest()
