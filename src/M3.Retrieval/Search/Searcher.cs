@@ -86,6 +86,12 @@ internal static class Searcher
     /// </summary>
     private static List<SearchHit> Aggregate(IndexSnapshot index, Dictionary<int, float> scores, int k)
     {
+        // One passage per document: a heap keeps the k best instead of sorting every score.
+        if (!index.HasPassages && scores.Count > k)
+        {
+            var kept = Top(scores, k);
+            if (kept.Count == k) scores = kept.ToDictionary(x => x.Passage, x => x.Score);
+        }
         var best = new Dictionary<string, (float Score, int Passage)>();
         foreach (var (p, s) in scores)
         {
