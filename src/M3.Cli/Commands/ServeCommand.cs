@@ -1,8 +1,52 @@
 using System.CommandLine;
+using M3.Cli.Infrastructure;
+using M3.Core.Encoding;
+using M3.Server;
 
 namespace M3.Cli.Commands;
 
+/// <summary><c>m3 serve</c>: the HTTP server (OpenAI-compatible embeddings, /embed, /score, /search, /tokenize, /health, /metrics).</summary>
 public static class ServeCommand
 {
-    public static Command Create() => new("serve", "Run the HTTP server (not yet implemented)");
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Checkpoint folder or hub id (owner/name[@revision])", Required = true };
+        var index = new Option<string?>("--index") { Description = "Index folder to serve /search from" };
+        var urls = new Option<string>("--urls") { Description = "Addresses to listen on", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
+        var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' (default: $M3_API_KEY, else no key)" };
+        var maxInputs = new Option<int>("--max-inputs") { Description = "Inputs per request", DefaultValueFactory = _ => 256 };
+        var maxChars = new Option<int>("--max-chars") { Description = "Characters per input (longer: 413)", DefaultValueFactory = _ => 200_000 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per input", DefaultValueFactory = _ => 8192 };
+        var reject = new Option<bool>("--reject-long") { Description = "Answer 413 for inputs over --max-tokens instead of truncating them" };
+        var maxBody = new Option<long>("--max-body-bytes") { Description = "Request body size limit (larger: 413 before parsing)", DefaultValueFactory = _ => 16L * 1024 * 1024 };
+        var queue = new Option<int>("--queue") { Description = "Texts waiting to be encoded before requests get 429", DefaultValueFactory = _ => 4096 };
+        var batchTokens = new Option<int>("--max-batch-tokens") { Description = "Padded tokens per forward pass", DefaultValueFactory = _ => 8192 };
+        var command = new Command("serve", "Run the HTTP server") { model, index, urls, apiKey, maxInputs, maxChars, maxTokens, reject, maxBody, queue, batchTokens };
+        command.SetAction(pr => CommandRunner.RunAsync(async () =>
+        {
+            var options = new ServerOptions
+            {
+                ModelDirectory = ModelLocator.Resolve(pr.GetValue(model)!),
+                ModelId = pr.GetValue(model),
+                IndexDirectory = pr.GetValue(index),
+                Urls = pr.GetValue(urls)!,
+                ApiKey = pr.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("M3_API_KEY"),
+                MaxInputsPerRequest = pr.GetValue(maxInputs),
+                MaxCharactersPerInput = pr.GetValue(maxChars),
+                MaxTokensPerInput = pr.GetValue(maxTokens),
+                TruncateLongInputs = !pr.GetValue(reject),
+                MaxRequestBodyBytes = pr.GetValue(maxBody),
+                QueueCapacity = pr.GetValue(queue),
+                MaxBatchTokens = pr.GetValue(batchTokens),
+            };
+            await using var server = M3Server.Create(options);
+            await server.StartAsync();
+            Console.Error.WriteLine($"m3 serve: listening on {string.Join(", ", server.Addresses)}; loading {options.ModelDirectory}");
+            _ = server.Host.Loading.ContinueWith(_ => Console.Error.WriteLine(server.Host.Failure is { } f
+                ? $"m3 serve: the model failed to load: {f.Message}" : "m3 serve: ready"));
+            await server.WaitForShutdownAsync();
+            return 0;
+        }));
+        return command;
+    }
 }

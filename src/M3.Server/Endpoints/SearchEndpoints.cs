@@ -1,0 +1,47 @@
+using M3.Retrieval;
+using M3.Server.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace M3.Server.Endpoints;
+
+/// <summary>/search over the index given with --index.</summary>
+internal static class SearchEndpoints
+{
+    public static void Map(WebApplication app, Encoding encoding, ModelHost host)
+    {
+        // M3Index holds one SQLite connection and a lazily built snapshot: searches take turns.
+        var gate = new SemaphoreSlim(1, 1);
+        app.MapPost("/search", async (HttpContext ctx) =>
+        {
+            var body = await RequestReader.ReadObjectAsync(ctx.Request);
+            var index = host.Index;
+            var query = RequestReader.String(body, "query");
+            var modeText = body.TryGetProperty("mode", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.String ? m.GetString()! : "hybrid";
+            if (!Enum.TryParse<SearchMode>(modeText, ignoreCase: true, out var mode) || !Enum.IsDefined(mode))
+                throw new ApiError(422, $"unknown mode '{modeText}'; expected dense, sparse, colbert, hybrid or rrf");
+            int topK = RequestReader.Int(body, "top_k") ?? 10;
+            if (topK < 1 || topK > 1000) throw new ApiError(422, "\"top_k\" must be between 1 and 1000");
+            var options = new SearchOptions { Mode = mode, TopK = topK, Weights = RequestReader.Weights(body), Exact = RequestReader.Bool(body, "exact", false) };
+            var q = (await encoding.EncodeAsync([query], encoding.Options(M3.Core.Encoding.M3Outputs.All)))[0];
+            await gate.WaitAsync(ctx.RequestAborted);
+            IReadOnlyList<SearchHit> hits;
+            try { hits = index.Search(q, options); }
+            finally { gate.Release(); }
+            await Json.WriteAsync(ctx, w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("hits");
+                foreach (var h in hits)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", h.Id);
+                    w.WriteNumber("score", h.Score);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
+        });
+    }
+}

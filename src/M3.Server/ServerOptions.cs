@@ -1,0 +1,28 @@
+using M3.Core.Encoding;
+
+namespace M3.Server;
+
+/// <summary>Everything <c>m3 serve</c> is configured with; limits protect the server from oversized or too many requests.</summary>
+public sealed record ServerOptions
+{
+    public required string ModelDirectory { get; init; }
+    /// <summary>Model id reported by /v1/embeddings (default: the model folder's name).</summary>
+    public string? ModelId { get; init; }
+    public string? IndexDirectory { get; init; }
+    public string Urls { get; init; } = "http://127.0.0.1:8080";
+    public string? ApiKey { get; init; }
+    public M3EncoderOptions Encoder { get; init; } = M3EncoderOptions.Default;
+
+    public int MaxInputsPerRequest { get; init; } = 256;
+    public int MaxCharactersPerInput { get; init; } = 200_000;
+    /// <summary>Inputs longer than this many tokens are truncated (<see cref="TruncateLongInputs"/>) or rejected with 413.</summary>
+    public int MaxTokensPerInput { get; init; } = 8192;
+    public bool TruncateLongInputs { get; init; } = true;
+    public long MaxRequestBodyBytes { get; init; } = 16 * 1024 * 1024;
+    /// <summary>Texts waiting to be encoded; beyond it requests get 429 with Retry-After.</summary>
+    public int QueueCapacity { get; init; } = 4096;
+    /// <summary>Padded tokens per forward pass for the batches the scheduler forms.</summary>
+    public int MaxBatchTokens { get; init; } = 8192;
+    /// <summary>Texts per forward pass.</summary>
+    public int MaxBatchSize { get; init; } = 64;
+}
