@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace M3.Core.Checkpoint;
 
@@ -58,6 +59,32 @@ public sealed record M3Config(
             config.Validate(path);
             return config;
         }
+    }
+
+    /// <summary>Writes a Hugging Face <c>config.json</c> (an <c>XLMRobertaModel</c>, as BAAI/bge-m3 ships) that <see cref="LoadFile"/> reads back.</summary>
+    public void WriteFile(string path)
+    {
+        Validate(path);
+        var json = new JsonObject
+        {
+            ["architectures"] = new JsonArray("XLMRobertaModel"),
+            ["model_type"] = "xlm-roberta",
+            ["hidden_size"] = HiddenSize,
+            ["num_hidden_layers"] = NumHiddenLayers,
+            ["num_attention_heads"] = NumAttentionHeads,
+            ["intermediate_size"] = IntermediateSize,
+            ["max_position_embeddings"] = MaxPositionEmbeddings,
+            ["layer_norm_eps"] = LayerNormEps,
+            ["pad_token_id"] = PadTokenId,
+            ["bos_token_id"] = 0,
+            ["eos_token_id"] = 2,
+            ["vocab_size"] = VocabSize,
+            ["type_vocab_size"] = TypeVocabSize,
+            ["hidden_act"] = HiddenAct,
+            ["position_embedding_type"] = "absolute",
+            ["torch_dtype"] = "float32",
+        };
+        CheckpointWriting.WriteAtomically(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }))));
     }
 
     /// <summary>Checks the values describe a model this library can build; <paramref name="source"/> names the file in errors.</summary>

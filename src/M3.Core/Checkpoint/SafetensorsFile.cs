@@ -47,8 +47,7 @@ public sealed class SafetensorsFile : ITensorFile
         }
         try
         {
-            var file = Parse(path, handle);
-            return file;
+            return Parse(path, handle);
         }
         catch
         {

@@ -24,6 +24,14 @@ public sealed class FixtureCheckpointTests
     }
 
     [Fact]
+    public void Layout_covers_every_fixture_tensor_but_the_unused_pooler()
+    {
+        using var checkpoint = M3Checkpoint.Open(TestPaths.TinyM3);
+        var unused = checkpoint.Weights.Tensors.Keys.Except(checkpoint.EncoderTensors.Select(s => s.Name)).Order().ToList();
+        Assert.Equal(["pooler.dense.bias", "pooler.dense.weight"], unused);
+    }
+
+    [Fact]
     public void Pytorch_bin_alone_gives_bit_identical_tensors()
     {
         var dir = TestPaths.NewTempDir();

@@ -62,13 +62,14 @@ public sealed class M3CheckpointTests
         using var folder = new TempCheckpoint();
         var path = folder.PathOf(M3Checkpoint.SafetensorsFileName);
         var bytes = File.ReadAllBytes(path);
-        // Relabel the first F32 tensor as I32 (same size), so only the dtype is wrong.
+        // Relabel the first tensor as an integer type of the same width, so only the dtype is wrong.
         var text = System.Text.Encoding.Latin1.GetString(bytes);
-        var at = text.IndexOf("\"F32\"", StringComparison.Ordinal);
-        System.Text.Encoding.Latin1.GetBytes("\"I32\"").CopyTo(bytes, at);
+        var dtype = System.Text.RegularExpressions.Regex.Match(text, "\"(F32|F16|BF16)\"");
+        var integer = dtype.Groups[1].Value == "F32" ? "\"I32\"" : "\"I16\"";
+        System.Text.Encoding.Latin1.GetBytes(integer.PadRight(dtype.Length)).CopyTo(bytes, dtype.Index);
         File.WriteAllBytes(path, bytes);
         var e = Assert.Throws<CheckpointException>(() => M3Checkpoint.Open(folder.Directory));
-        Assert.Contains("unsupported dtype I32", e.Message);
+        Assert.Contains("unsupported dtype I", e.Message);
         Assert.NotNull(e.TensorName);
     }
 
