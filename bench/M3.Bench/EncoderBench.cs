@@ -1,10 +1,22 @@
+using M3.Bench.Encoder;
+
 namespace M3.Bench;
 
 public static class EncoderBench
 {
     public static int Run(string[] args)
     {
-        Console.Error.WriteLine("encoder benchmark: not yet implemented");
-        return 2;
+        if (args.FirstOrDefault() == EngineWorker.Flag) return EngineWorker.Run(args[1..]);
+        BenchSettings settings;
+        try
+        {
+            settings = BenchSettings.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+        return EncoderBenchmark.Run(settings);
     }
 }

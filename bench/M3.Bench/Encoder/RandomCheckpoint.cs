@@ -1,11 +1,10 @@
-using System.Text.Json.Nodes;
 using M3.Core.Checkpoint;
 
 namespace M3.Bench.Encoder;
 
 /// <summary>
-/// A full-size BGE-M3 checkpoint with random weights, in BAAI/bge-m3's files and formats (config.json, model.safetensors F32,
-/// colbert_linear.pt, sparse_linear.pt, the fixture's tokenizer files). Speed does not depend on the weights' values, so
+/// A full-size BGE-M3 checkpoint with random weights, in BAAI/bge-m3's files and formats (written by M3CheckpointWriter: config.json,
+/// model.safetensors F32, colbert_linear.pt, sparse_linear.pt; plus the fixture's tokenizer files). Speed does not depend on the weights' values, so
 /// random weights measure the real model's cost without downloading 2.3 GB. Generated once per seed and cached.
 /// </summary>
 public static class RandomCheckpoint
@@ -63,43 +62,14 @@ public static class RandomCheckpoint
             if (!File.Exists(source)) throw new FileNotFoundException($"the fixture lacks {name}, needed for the benchmark checkpoint", source);
             File.Copy(source, Path.Combine(directory, name));
         }
-        File.WriteAllText(Path.Combine(directory, M3Config.FileName), Config(fixtureDirectory).ToJsonString(new() { WriteIndented = true }) + "\n");
-
-        var c = FullSize;
-        var encoder = M3TensorLayout.Encoder(c).Select(s => new TensorInfo(s.Name, s.Shape, TensorDType.F32)).ToList();
-        // BAAI's file also holds the (unused) pooler; the reference writer sorts names.
-        encoder.Add(new("pooler.dense.weight", [c.HiddenSize, c.HiddenSize], TensorDType.F32));
-        encoder.Add(new("pooler.dense.bias", [c.HiddenSize], TensorDType.F32));
-        encoder.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
-        SafetensorsWriter.Write(Path.Combine(directory, M3Checkpoint.SafetensorsFileName), encoder, Filler(seed, ""));
-        // The heads' state dicts hold bare "weight"/"bias" keys; the file name salts their random streams apart.
-        PyTorchZipWriter.Write(Path.Combine(directory, M3Checkpoint.ColbertFileName), HeadLayout(c.HiddenSize, c.HiddenSize), Filler(seed, "colbert."));
-        PyTorchZipWriter.Write(Path.Combine(directory, M3Checkpoint.SparseFileName), HeadLayout(1, c.HiddenSize), Filler(seed, "sparse."));
-    }
-
-    private static IReadOnlyList<TensorInfo> HeadLayout(int outFeatures, int inFeatures) =>
-        [new("weight", [outFeatures, inFeatures], TensorDType.F32), new("bias", [outFeatures], TensorDType.F32)];
-
-    /// <summary>The fixture's config.json with BGE-M3's sizes, so every other field stays what the reference writes.</summary>
-    private static JsonObject Config(string fixtureDirectory)
-    {
-        var node = JsonNode.Parse(File.ReadAllText(Path.Combine(fixtureDirectory, M3Config.FileName)))!.AsObject();
-        var c = FullSize;
-        node["hidden_size"] = c.HiddenSize;
-        node["num_hidden_layers"] = c.NumHiddenLayers;
-        node["num_attention_heads"] = c.NumAttentionHeads;
-        node["intermediate_size"] = c.IntermediateSize;
-        node["max_position_embeddings"] = c.MaxPositionEmbeddings;
-        node["vocab_size"] = c.VocabSize;
-        node["type_vocab_size"] = c.TypeVocabSize;
-        return node;
+        M3CheckpointWriter.Write(directory, FullSize, Filler(seed));
     }
 
     /// <summary>
     /// LayerNorm weights 1 and biases 0 (as a fresh model), every other tensor normal(0, 0.02). Values depend only on the seed,
     /// the tensor's name and the element index (one RNG stream per 1M-element chunk), so generation is parallel and reproducible.
     /// </summary>
-    private static TensorFiller Filler(int seed, string salt) => (tensor, destination) =>
+    private static TensorFiller Filler(int seed) => (tensor, destination) =>
     {
         if (tensor.Name.Contains("LayerNorm", StringComparison.Ordinal))
         {
@@ -107,7 +77,8 @@ public static class RandomCheckpoint
             return;
         }
         const int chunk = 1 << 20;
-        var nameHash = StableHash(salt + tensor.Name);
+        // The heads are both named "weight"/"bias" in their files; the shape tells them apart.
+        var nameHash = StableHash(tensor.Name + tensor.ShapeText);
         var length = destination.Length;
         var chunks = (length + chunk - 1) / chunk;
         unsafe
