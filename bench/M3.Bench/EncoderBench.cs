@@ -7,6 +7,13 @@ public static class EncoderBench
     public static int Run(string[] args)
     {
         if (args.FirstOrDefault() == EngineWorker.Flag) return EngineWorker.Run(args[1..]);
+        if (args.FirstOrDefault() == "--kernels")
+        {
+            var threads = args.Length > 1 ? int.Parse(args[1]) : Environment.ProcessorCount;
+            foreach (var (kernel, k, n, gflops) in MatMulCeiling.Kernels(threads))
+                Console.WriteLine($"{kernel,-36} K={k,-5} N={n,-5} {gflops,8:F1} GFLOP/s");
+            return 0;
+        }
         BenchSettings settings;
         try
         {

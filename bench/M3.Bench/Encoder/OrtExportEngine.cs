@@ -14,6 +14,7 @@ internal sealed class OrtExportEngine : IEngine
 {
     private readonly InferenceSession _session;
     private readonly XlmRobertaTokenizer _tokenizer;
+    private readonly RunOptions _run = new();
 
     public OrtExportEngine(string model, string onnxPath, int threads)
     {
@@ -64,7 +65,7 @@ internal sealed class OrtExportEngine : IEngine
         long[] shape = [b, t];
         using var idsValue = OrtValue.CreateTensorValueFromMemory(inputIds, shape);
         using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
-        using var outputs = _session.Run(null, ["input_ids", "attention_mask"], [idsValue, maskValue], ["dense", "sparse", "colbert"]);
+        using var outputs = _session.Run(_run, ["input_ids", "attention_mask"], [idsValue, maskValue], ["dense", "sparse", "colbert"]);
         var dense = outputs[0].GetTensorDataAsSpan<float>();
         var sparse = outputs[1].GetTensorDataAsSpan<float>();
         var colbert = outputs[2].GetTensorDataAsSpan<float>();
@@ -84,5 +85,9 @@ internal sealed class OrtExportEngine : IEngine
         }
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _run.Dispose();
+        _session.Dispose();
+    }
 }
