@@ -1,0 +1,136 @@
+using M3.Tests;
+
+namespace M3.Tokenization.Tests;
+
+public class EdgeCaseTests
+{
+    private static readonly XlmRobertaTokenizer Tokenizer = XlmRobertaTokenizer.Load(TestPaths.TinyM3);
+    private static readonly int Metaspace = Tokenizer.TokenToId("\u2581")!.Value;
+
+    private static int[] Content(string text) => Tokenizer.Encode(text).Ids[1..^1];
+
+    [Fact]
+    public void EmptyText_IsJustBosEos()
+    {
+        var result = Tokenizer.Encode("");
+        Assert.Equal([XlmRobertaTokenizer.BosId, XlmRobertaTokenizer.EosId], result.Ids);
+        Assert.Equal(["<s>", "</s>"], result.Tokens);
+    }
+
+    [Theory]
+    [InlineData(" ")]
+    [InlineData("     ")]
+    [InlineData("\u3000")] // ideographic space: NFKC makes it a space
+    public void WhitespaceOnly_IsOneMetaspace(string text) =>
+        Assert.Equal([Metaspace], Content(text));
+
+    [Fact]
+    public void RepeatedSpaces_CollapseToOne()
+    {
+        Assert.Equal(Content("Hello world"), Content("Hello     world"));
+        Assert.Equal(Content(" Hello world "), Content("   Hello  world   "));
+        Assert.NotEqual(Content("Hello world"), Content(" Hello world "));
+    }
+
+    [Fact]
+    public void ControlCharacters_AreRemoved()
+    {
+        Assert.Equal(Content("bold"), Content("bo\u0007ld\u0001"));
+        Assert.Equal(Content("[1mbold"), Content("\u001b[1mbold"));
+    }
+
+    [Fact]
+    public void RunOfUnknownCharacters_IsOneUnk()
+    {
+        var result = Tokenizer.Encode("😀🚀😀 x");
+        Assert.Equal(Metaspace, result.Ids[1]);
+        Assert.Equal(XlmRobertaTokenizer.UnkId, result.Ids[2]);
+        Assert.Equal("😀🚀😀", result.Tokens[2]);
+        Assert.Equal((0, 6), result.Offsets[2]);
+        Assert.Single(result.Ids, XlmRobertaTokenizer.UnkId);
+    }
+
+    [Fact]
+    public void UnknownCharactersSeparatedByAKnownOne_AreTwoUnks()
+    {
+        var ids = Content("😀a😀");
+        Assert.Equal(2, ids.Count(id => id == XlmRobertaTokenizer.UnkId));
+    }
+
+    [Fact]
+    public void SpecialTokensInText_AreMatchedBeforeNormalization()
+    {
+        var result = Tokenizer.Encode("a<s>b</s><pad><unk>");
+        Assert.Equal([.. Content("a"), 0, .. Content("b"), 2, 1, 3], result.Ids[1..^1]);
+        Assert.Equal("<s>", result.Tokens[Array.IndexOf(result.Ids, 0, 1)]);
+    }
+
+    [Fact]
+    public void MaskToken_StripsWhitespaceOnItsLeft()
+    {
+        var result = Tokenizer.Encode("Paris is the  <mask> of France");
+        int mask = Array.IndexOf(result.Ids, Tokenizer.MaskId);
+        Assert.True(mask > 0);
+        Assert.Equal((12, 20), result.Offsets[mask]); // both spaces belong to <mask>
+        Assert.Equal(Content("Paris is the"), result.Ids[1..mask]);
+        Assert.Equal(Content(" of France"), result.Ids[(mask + 1)..^1]);
+        Assert.Equal(Tokenizer.VocabularySize - 1, Tokenizer.MaskId);
+    }
+
+    [Fact]
+    public void FullWidthCharacters_NormalizeLikeAscii()
+    {
+        Assert.Equal(Content("ABC123"), Content("ＡＢＣ１２３"));
+        var result = Tokenizer.Encode("ＡＢＣ");
+        Assert.Equal(0, result.Offsets[1].Start);
+        Assert.Equal(3, result.Offsets[^2].End);
+    }
+
+    [Fact]
+    public void Emoji_IsUnknownWithSurrogatePairOffsets()
+    {
+        var result = Tokenizer.Encode("hi 😀");
+        int unk = Array.IndexOf(result.Ids, XlmRobertaTokenizer.UnkId);
+        Assert.Equal("😀", "hi 😀"[result.Offsets[unk].Start..result.Offsets[unk].End]);
+    }
+
+    [Fact]
+    public void Truncation_KeepsFirstContentTokensAndSpecials()
+    {
+        string text = string.Join(" ", Enumerable.Range(0, 200).Select(i => $"word{i}"));
+        var full = Tokenizer.Encode(text, maxLength: 100_000).Ids;
+        Assert.True(full.Length > 50);
+        foreach (int max in new[] { 2, 3, 10, 50 })
+        {
+            var truncated = Tokenizer.Encode(text, max);
+            Assert.Equal(max, truncated.Ids.Length);
+            Assert.Equal([.. full[..(max - 1)], XlmRobertaTokenizer.EosId], truncated.Ids);
+            Assert.Equal(max, truncated.Tokens.Length);
+            Assert.Equal(max, truncated.Offsets.Length);
+            Assert.Equal(truncated.Ids, Tokenizer.EncodeToIds(text, max));
+        }
+        Assert.Equal(full, Tokenizer.Encode(text, full.Length).Ids);
+    }
+
+    [Fact]
+    public void Truncation_DefaultsToModelMaxLength()
+    {
+        Assert.Equal(8192, Tokenizer.ModelMaxLength);
+        string text = string.Concat(Enumerable.Repeat("a ", 9000));
+        Assert.Equal(8192, Tokenizer.Encode(text).Ids.Length);
+    }
+
+    [Fact]
+    public void MaxLengthBelowTwo_IsRejected() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => Tokenizer.Encode("x", 1));
+
+    [Fact]
+    public void EncodingFromManyThreads_GivesTheSameIds()
+    {
+        var texts = GoldenTests.GoldenLines().Take(400).Select(l => l.Text).ToArray();
+        var expected = texts.Select(t => Tokenizer.EncodeToIds(t)).ToArray();
+        var actual = new int[texts.Length][];
+        Parallel.For(0, texts.Length, i => actual[i] = Tokenizer.EncodeToIds(texts[i]));
+        Assert.Equal(expected, actual);
+    }
+}
