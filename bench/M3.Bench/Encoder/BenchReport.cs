@@ -68,6 +68,8 @@ public sealed class BenchReport
 
     public void Complete()
     {
+        foreach (var e in Engines.Values)
+            if (e.Error is not null) Notes.Add($"{e.Engine} failed: {e.Error}");
         foreach (var (mode, engine) in new[] { ("fp32", EngineWorker.OursFp32), ("int8", EngineWorker.OursInt8) })
         {
             var perWorkload = new Dictionary<string, PeerRatios>();

@@ -8,6 +8,7 @@ public static class BenchTable
     public static void Print(BenchReport r)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        console.Profile.Width = 160; // stdout is usually redirected to a file or log: do not wrap at 80 columns
         var m = r.Machine;
         console.WriteLine($"BGE-M3 encoder benchmark{(r.Quick ? " (--quick)" : "")}, {r.Date:yyyy-MM-dd HH:mm} UTC");
         console.WriteLine($"{m.Cpu}, {m.LogicalCores} logical cores [{m.CpuFlags}], {m.MemoryGiB} GiB; {m.Os}; {m.Runtime}; ONNX Runtime {m.OnnxRuntime}; {m.Threads} threads");
@@ -18,11 +19,6 @@ public static class BenchTable
         var table = new Table().AddColumns("engine", "workload", "tokens/s", "texts/s", "seconds", "padding", "GFLOP/s", "of ceiling", "peak RSS");
         foreach (var (_, e) in r.Engines)
         {
-            if (e.Error is not null && e.Workloads.Count == 0)
-            {
-                table.AddRow(e.Engine, "-", "failed: " + Markup.Escape(Shorten(e.Error)), "", "", "", "", "", "");
-                continue;
-            }
             foreach (var (workload, t) in e.Workloads)
                 table.AddRow(e.Engine, workload, $"{t.TokensPerSecond:F0}", $"{t.TextsPerSecond:F1}", $"{t.Seconds:F1}", $"{t.PaddingWaste:P1}",
                     $"{t.Gflops:F0}", r.CeilingGflops is { } ceiling ? $"{t.Gflops / ceiling:P0}" : "-", $"{e.PeakRssBytes / (double)(1 << 20):F0} MiB");
@@ -46,6 +42,4 @@ public static class BenchTable
     }
 
     private static string Format(double? ratio) => ratio is { } x ? $"{x:F2}×" : "-";
-
-    private static string Shorten(string text) => text.Length <= 100 ? text : text[..97] + "...";
 }
