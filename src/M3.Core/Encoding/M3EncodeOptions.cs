@@ -13,8 +13,12 @@ public sealed record M3EncodeOptions
     /// <summary>Maximum number of texts per forward pass.</summary>
     public int BatchSize { get; init; } = 16;
 
-    /// <summary>When set, batches are also limited to this many padded tokens (batch count × longest length); a longer text runs alone.</summary>
-    public int? MaxBatchTokens { get; init; }
+    /// <summary>
+    /// Batches are also limited to this many padded tokens (batch count × longest length); a longer text runs alone.
+    /// Bounds memory: attention holds batch × heads × length² scores, so 8,192 keeps one 8,192-token text alone.
+    /// Null: BatchSize alone decides.
+    /// </summary>
+    public int? MaxBatchTokens { get; init; } = 8192;
 
     /// <summary>MCLS for long inputs (dense only): an extra <c>&lt;s&gt;</c> before every <see cref="MclsInterval"/>-th content token, dense = normalized mean of their states.</summary>
     public bool Mcls { get; init; }

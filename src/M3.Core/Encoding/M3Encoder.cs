@@ -1,4 +1,8 @@
+using M3.Core.Checkpoint;
+using M3.Core.Onnx;
 using M3.Core.Representations;
+using M3.Tokenization;
+using Microsoft.ML.OnnxRuntime;
 
 namespace M3.Core.Encoding;
 
@@ -8,18 +12,132 @@ namespace M3.Core.Encoding;
 /// </summary>
 public sealed class M3Encoder : IDisposable
 {
+    private readonly InferenceSession _session;
+
+    private M3Encoder(string directory, M3Config config, XlmRobertaTokenizer tokenizer, InferenceSession session, M3EncoderOptions options)
+    {
+        ModelDirectory = directory;
+        Config = config;
+        Tokenizer = tokenizer;
+        Options = options;
+        _session = session;
+    }
+
     /// <summary>Loads a BGE-M3 checkpoint folder (config.json, weights, heads, tokenizer), building or reusing the cached ONNX graph.</summary>
-    public static M3Encoder Load(string modelDirectory, M3EncoderOptions? options = null) =>
-        throw new NotImplementedException("encoder: issue 3");
+    public static M3Encoder Load(string modelDirectory, M3EncoderOptions? options = null)
+    {
+        options ??= M3EncoderOptions.Default;
+        if (!Directory.Exists(modelDirectory))
+            throw new DirectoryNotFoundException($"model folder '{modelDirectory}' does not exist (expected a BGE-M3 checkpoint folder)");
+        var tokenizer = XlmRobertaTokenizer.Load(modelDirectory);
+        M3Config config;
+        string modelPath;
+        using (var checkpoint = M3Checkpoint.Open(modelDirectory))
+        {
+            config = checkpoint.Config;
+            if (tokenizer.VocabularySize > config.VocabSize)
+                throw new InvalidDataException($"{Path.Combine(modelDirectory, M3Config.FileName)}: vocab_size {config.VocabSize} is smaller than the tokenizer's {tokenizer.VocabularySize} tokens");
+            modelPath = GraphCache.GetOrBuild(checkpoint, options.CacheDirectory, options.Precision.ToString().ToLowerInvariant(), M3Graph.Build);
+        }
+        var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (options.Threads > 0) sessionOptions.IntraOpNumThreads = options.Threads;
+        return new M3Encoder(Path.GetFullPath(modelDirectory), config, tokenizer, new InferenceSession(modelPath, sessionOptions), options);
+    }
+
+    public string ModelDirectory { get; }
+    public M3Config Config { get; }
+    public M3EncoderOptions Options { get; }
+    public XlmRobertaTokenizer Tokenizer { get; }
 
     /// <summary>Hidden size of the model, the dimension of dense and ColBERT vectors.</summary>
-    public int HiddenSize => throw new NotImplementedException();
-
-    public M3.Tokenization.XlmRobertaTokenizer Tokenizer => throw new NotImplementedException();
+    public int HiddenSize => Config.HiddenSize;
 
     /// <summary>Encodes texts; results are in input order and do not depend on how the texts were batched.</summary>
-    public IReadOnlyList<M3Embedding> Encode(IReadOnlyList<string> texts, M3EncodeOptions? options = null, IProgress<int>? progress = null) =>
-        throw new NotImplementedException();
+    public IReadOnlyList<M3Embedding> Encode(IReadOnlyList<string> texts, M3EncodeOptions? options = null, IProgress<int>? progress = null)
+    {
+        options ??= M3EncodeOptions.Default;
+        for (int i = 0; i < texts.Count; i++)
+            if (texts[i] is null) throw new ArgumentException($"text {i} is null");
+        if (!options.Mcls)
+            return EncodeIds(texts.Select(t => Tokenizer.EncodeToIds(t, options.MaxLength)).ToList(), options, progress);
 
-    public void Dispose() { }
+        // MCLS changes only the dense vector; sparse and ColBERT come from the plain sequence, so run both.
+        var mclsIds = texts.Select(t => Mcls.Build(ContentIds(t), options.MclsInterval, options.MaxLength)).ToList();
+        var dense = EncodeIds(mclsIds, options with { Outputs = M3Outputs.Dense }, progress);
+        var rest = options.Outputs & ~M3Outputs.Dense;
+        if (rest == 0) return dense;
+        var other = EncodeIds(texts.Select(t => Tokenizer.EncodeToIds(t, options.MaxLength)).ToList(), options with { Outputs = rest, Mcls = false }, null);
+        return dense.Select((d, i) => other[i] with { Dense = (options.Outputs & M3Outputs.Dense) != 0 ? d.Dense : null }).ToList();
+    }
+
+    /// <summary>
+    /// Encodes token id sequences that already hold <c>&lt;s&gt;</c> … <c>&lt;/s&gt;</c> (no truncation is applied).
+    /// With <see cref="M3EncodeOptions.Mcls"/>, dense is the mean over every <c>&lt;s&gt;</c> position.
+    /// </summary>
+    public IReadOnlyList<M3Embedding> EncodeIds(IReadOnlyList<int[]> sequences, M3EncodeOptions? options = null, IProgress<int>? progress = null)
+    {
+        options ??= M3EncodeOptions.Default;
+        var results = new M3Embedding[sequences.Count];
+        for (int i = 0; i < sequences.Count; i++)
+        {
+            var s = sequences[i] ?? throw new ArgumentException($"sequence {i} is null");
+            if (s.Length < 2) throw new ArgumentException($"sequence {i} has {s.Length} tokens; expected at least <s> and </s>");
+            if (s.Length > Config.MaxPositionEmbeddings - Config.PadTokenId - 1)
+                throw new ArgumentException($"sequence {i} has {s.Length} tokens; the model takes at most {Config.MaxPositionEmbeddings - Config.PadTokenId - 1}");
+        }
+        foreach (var batch in Batching.Plan(sequences, options.BatchSize, options.MaxBatchTokens))
+        {
+            RunBatch(sequences, batch, options, results);
+            progress?.Report(batch.Length);
+        }
+        return results;
+    }
+
+    private void RunBatch(IReadOnlyList<int[]> sequences, int[] batch, M3EncodeOptions options, M3Embedding[] results)
+    {
+        int t = batch.Max(i => sequences[i].Length), b = batch.Length, h = HiddenSize;
+        var ids = new long[b * t];
+        var mask = new long[b * t];
+        Array.Fill(ids, Config.PadTokenId);
+        for (int r = 0; r < b; r++)
+        {
+            var s = sequences[batch[r]];
+            for (int p = 0; p < s.Length; p++)
+            {
+                ids[r * t + p] = s[p];
+                mask[r * t + p] = 1;
+            }
+        }
+
+        bool wantDense = (options.Outputs & M3Outputs.Dense) != 0;
+        bool wantSparse = (options.Outputs & M3Outputs.Sparse) != 0;
+        bool wantColbert = (options.Outputs & M3Outputs.Colbert) != 0;
+        var outputNames = new List<string> { M3Graph.Hidden };
+        if (wantSparse) outputNames.Add(M3Graph.Sparse);
+        if (wantColbert) outputNames.Add(M3Graph.Colbert);
+
+        long[] shape = [b, t];
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, shape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
+        using var runOptions = new RunOptions();
+        using var outputs = _session.Run(runOptions, [M3Graph.InputIds, M3Graph.AttentionMask], [idsValue, maskValue], outputNames);
+
+        var hidden = outputs[0].GetTensorDataAsSpan<float>();
+        var sparse = wantSparse ? outputs[1].GetTensorDataAsSpan<float>() : default;
+        var colbert = wantColbert ? outputs[outputNames.Count - 1].GetTensorDataAsSpan<float>() : default;
+        for (int r = 0; r < b; r++)
+        {
+            var s = sequences[batch[r]];
+            results[batch[r]] = new M3Embedding(
+                wantDense ? OutputHeads.Dense(hidden.Slice(r * t * h, t * h), s, h, options.Mcls) : null,
+                wantSparse ? OutputHeads.Sparse(sparse.Slice(r * t, t), s) : null,
+                wantColbert ? OutputHeads.Colbert(colbert.Slice(r * (t - 1) * h, (t - 1) * h), s.Length, h) : null,
+                s.Length);
+        }
+    }
+
+    /// <summary>The text's content token ids (no &lt;s&gt;/&lt;/s&gt;), untruncated: MCLS decides what fits.</summary>
+    private int[] ContentIds(string text) => Tokenizer.EncodeToIds(text, int.MaxValue)[1..^1];
+
+    public void Dispose() => _session.Dispose();
 }

@@ -1,0 +1,160 @@
+using M3.Core.Onnx.Proto;
+using DataType = M3.Core.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace M3.Core.Onnx;
+
+// The ONNX operators the encoder uses, each with its output shape rule (ONNX opset 17 semantics).
+public sealed partial class GraphBuilder
+{
+    public GraphValue Identity(GraphValue x, string? name = null) => Node("Identity", [x], x.Type, x.Shape, outputName: name);
+
+    public GraphValue Add(GraphValue a, GraphValue b) => Elementwise("Add", a, b);
+    public GraphValue Sub(GraphValue a, GraphValue b) => Elementwise("Sub", a, b);
+    public GraphValue Mul(GraphValue a, GraphValue b) => Elementwise("Mul", a, b);
+    public GraphValue Div(GraphValue a, GraphValue b) => Elementwise("Div", a, b);
+    public GraphValue Max(GraphValue a, GraphValue b) => Elementwise("Max", a, b);
+
+    public GraphValue Erf(GraphValue x) => Node("Erf", [x], x.Type, x.Shape);
+    public GraphValue Relu(GraphValue x) => Node("Relu", [x], x.Type, x.Shape);
+    public GraphValue Softmax(GraphValue x, int axis = -1) => Node("Softmax", [x], x.Type, x.Shape, [Int("axis", axis)]);
+    public GraphValue Cast(GraphValue x, DataType to) => Node("Cast", [x], to, x.Shape, [Int("to", (long)to)]);
+    public GraphValue CumSum(GraphValue x, int axis) => Node("CumSum", [x, Int64Scalar(axis)], x.Type, x.Shape);
+
+    /// <summary>Gather rows of <paramref name="data"/> along axis 0: shape = indices.shape + data.shape[1..].</summary>
+    public GraphValue Gather(GraphValue data, GraphValue indices)
+    {
+        RequireType(indices, "Gather indices", DataType.Int64, DataType.Int32);
+        return Node("Gather", [data, indices], data.Type, [.. indices.Shape, .. data.Shape[1..]], [Int("axis", 0)]);
+    }
+
+    /// <summary>Selects index <paramref name="index"/> along <paramref name="axis"/>, dropping that axis.</summary>
+    public GraphValue GatherIndex(GraphValue data, int axis, long index)
+    {
+        var shape = data.Shape.Where((_, i) => i != axis).ToArray();
+        return Node("Gather", [data, Int64Scalar(index)], data.Type, shape, [Int("axis", axis)]);
+    }
+
+    public GraphValue MatMul(GraphValue a, GraphValue b)
+    {
+        if (a.Rank < 2 || b.Rank < 2) throw ShapeError("MatMul", a, b);
+        var k1 = a.Shape[^1]; var k2 = b.Shape[^2];
+        if (k1.IsFixed && k2.IsFixed && k1.Value != k2.Value) throw ShapeError("MatMul", a, b);
+        var batch = Broadcast("MatMul", a.Shape[..^2], b.Shape[..^2], a, b);
+        return Node("MatMul", [a, b], a.Type, [.. batch, a.Shape[^2], b.Shape[^1]]);
+    }
+
+    /// <summary>x · Wᵀ + b with W stored as ONNX wants it ([in, out], i.e. PyTorch's Linear weight transposed).</summary>
+    public GraphValue Linear(GraphValue x, GraphValue weightInOut, GraphValue bias) => Add(MatMul(x, weightInOut), bias);
+
+    public GraphValue LayerNorm(GraphValue x, GraphValue scale, GraphValue bias, double epsilon)
+    {
+        if (scale.Rank != 1 || !Same(scale.Shape[0], x.Shape[^1])) throw ShapeError("LayerNormalization", x, scale);
+        return Node("LayerNormalization", [x, scale, bias], x.Type, x.Shape, [Int("axis", -1), Float("epsilon", (float)epsilon)]);
+    }
+
+    /// <summary>Reshape to a constant target; 0 copies the input dimension (ONNX semantics), -1 is not used.</summary>
+    public GraphValue Reshape(GraphValue x, params long[] target)
+    {
+        var shape = new Dim[target.Length];
+        for (int i = 0; i < target.Length; i++)
+        {
+            if (target[i] < 0) throw new ArgumentException("Reshape: -1 is not supported by the shape rule; give every size");
+            shape[i] = target[i] == 0 ? x.Shape[i] : target[i];
+        }
+        return Node("Reshape", [x, Int64s(target)], x.Type, shape);
+    }
+
+    public GraphValue Transpose(GraphValue x, params long[] perm)
+    {
+        if (perm.Length != x.Rank) throw new ArgumentException($"Transpose: perm of {perm.Length} for {x}");
+        return Node("Transpose", [x], x.Type, perm.Select(p => x.Shape[p]).ToArray(), [Ints("perm", perm)]);
+    }
+
+    public GraphValue Unsqueeze(GraphValue x, params long[] axes)
+    {
+        var shape = x.Shape.ToList();
+        foreach (var a in axes.Order()) shape.Insert((int)a, 1);
+        return Node("Unsqueeze", [x, Int64s(axes)], x.Type, [.. shape]);
+    }
+
+    public GraphValue Squeeze(GraphValue x, long axis)
+    {
+        int ax = (int)(axis < 0 ? axis + x.Rank : axis);
+        if (!x.Shape[ax].IsFixed || x.Shape[ax].Value != 1) throw new ArgumentException($"Squeeze: axis {axis} of {x} is not 1");
+        return Node("Squeeze", [x, Int64s(axis)], x.Type, x.Shape.Where((_, i) => i != ax).ToArray());
+    }
+
+    /// <summary>Drops the first <paramref name="start"/> positions along <paramref name="axis"/> (x[:, start:] for axis 1).</summary>
+    public GraphValue SliceFrom(GraphValue x, int axis, long start)
+    {
+        var shape = (Dim[])x.Shape.Clone();
+        var d = shape[axis];
+        shape[axis] = d.IsFixed ? d.Value - start : $"{d.Symbol}-{start}";
+        return Node("Slice", [x, Int64s(start), Int64s(long.MaxValue), Int64s(axis)], x.Type, shape);
+    }
+
+    /// <summary>L2 norm over the last axis, kept as a size-1 axis.</summary>
+    public GraphValue ReduceL2LastAxis(GraphValue x)
+    {
+        var shape = (Dim[])x.Shape.Clone();
+        shape[^1] = 1;
+        return Node("ReduceL2", [x], x.Type, shape, [Ints("axes", [-1]), Int("keepdims", 1)]);
+    }
+
+    private GraphValue Int64Scalar(long value)
+    {
+        var key = "i64s:" + value;
+        if (_constants.TryGetValue(key, out var v)) return v;
+        v = Initializer(Fresh("const_i64"), DataType.Int64, System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<long>(in value)));
+        _constants[key] = v;
+        return v;
+    }
+
+    private GraphValue Elementwise(string op, GraphValue a, GraphValue b)
+    {
+        if (a.Type != b.Type) throw new ArgumentException($"{op}: element types differ ({a}, {b})");
+        return Node(op, [a, b], a.Type, Broadcast(op, a.Shape, b.Shape, a, b));
+    }
+
+    /// <summary>Numpy broadcasting; symbolic dimensions are taken as equal when their symbols match.</summary>
+    private static Dim[] Broadcast(string op, Dim[] a, Dim[] b, GraphValue va, GraphValue vb)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        var result = new Dim[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            Dim? x = i - (rank - a.Length) >= 0 ? a[i - (rank - a.Length)] : (Dim?)null;
+            Dim? y = i - (rank - b.Length) >= 0 ? b[i - (rank - b.Length)] : (Dim?)null;
+            if (x is not { } dx) result[i] = y!.Value;
+            else if (y is not { } dy) result[i] = dx;
+            else if (dx.IsFixed && dx.Value == 1) result[i] = dy;
+            else if (dy.IsFixed && dy.Value == 1) result[i] = dx;
+            else if (Same(dx, dy)) result[i] = dx;
+            else throw ShapeError(op, va, vb);
+        }
+        return result;
+    }
+
+    private static bool Same(Dim a, Dim b) => a.IsFixed == b.IsFixed && (a.IsFixed ? a.Value == b.Value : a.Symbol == b.Symbol);
+
+    private static void RequireType(GraphValue v, string what, params DataType[] allowed)
+    {
+        if (!allowed.Contains(v.Type)) throw new ArgumentException($"{what}: {v} must be one of {string.Join(", ", allowed)}");
+    }
+
+    private static ArgumentException ShapeError(string op, GraphValue a, GraphValue b) =>
+        new($"{op}: incompatible shapes {a} and {b}");
+
+    private static AttributeProto Int(string name, long value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    private static AttributeProto Float(string name, float value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    private static AttributeProto Ints(string name, IEnumerable<long> values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(values);
+        return a;
+    }
+}

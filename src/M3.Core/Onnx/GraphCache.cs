@@ -1,0 +1,65 @@
+using M3.Core.Checkpoint;
+
+namespace M3.Core.Onnx;
+
+/// <summary>
+/// Built graphs on disk, keyed by the checkpoint's content and the graph version, so a second start skips the build.
+/// An entry is built in a temporary folder and renamed into place: a crash mid-build never leaves an entry that looks complete.
+/// </summary>
+public static class GraphCache
+{
+    public const string ModelFileName = "model.onnx", DataFileName = "model.onnx.data";
+
+    /// <summary>The default cache folder: $M3_CACHE, else $XDG_CACHE_HOME/m3sharp, else ~/.cache/m3sharp; graphs under "graphs".</summary>
+    public static string DefaultDirectory
+    {
+        get
+        {
+            var root = Environment.GetEnvironmentVariable("M3_CACHE");
+            if (string.IsNullOrEmpty(root))
+            {
+                var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+                root = Path.Combine(string.IsNullOrEmpty(xdg)
+                    ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache") : xdg, "m3sharp");
+            }
+            return Path.Combine(root, "graphs");
+        }
+    }
+
+    /// <summary>Returns the path of model.onnx for <paramref name="checkpoint"/>, building it when the cache has no entry.</summary>
+    /// <param name="variant">Distinguishes graphs built differently from the same weights (e.g. precision).</param>
+    public static string GetOrBuild(M3Checkpoint checkpoint, string? cacheDirectory, string variant,
+                                    Action<M3Checkpoint, string, string> build)
+    {
+        var root = cacheDirectory ?? DefaultDirectory;
+        var key = $"{checkpoint.ComputeContentKey()[..32]}-v{M3Graph.Version}-{variant}";
+        var entry = Path.Combine(root, key);
+        var model = Path.Combine(entry, ModelFileName);
+        if (File.Exists(model)) return model;
+
+        Directory.CreateDirectory(root);
+        var temp = Path.Combine(root, $".{key}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            build(checkpoint, Path.Combine(temp, ModelFileName), Path.Combine(temp, DataFileName));
+            try
+            {
+                Directory.Move(temp, entry);
+            }
+            catch (IOException) when (File.Exists(model))
+            {
+                // Another process built the same entry meanwhile; theirs is as good as ours.
+            }
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"cannot write the ONNX graph cache in '{root}' ({e.Message}); free disk space or set M3_CACHE to another folder", e);
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        }
+        return model;
+    }
+}

@@ -1,0 +1,148 @@
+using M3.Core.Checkpoint;
+using DataType = M3.Core.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace M3.Core.Onnx;
+
+/// <summary>
+/// The BGE-M3 inference graph: XLM-RoBERTa (post-LayerNorm BERT layers, exact erf GELU) plus the M3 heads,
+/// built from a checkpoint's weights.
+/// Inputs: <c>input_ids</c>, <c>attention_mask</c> (int64 [batch, seq]).
+/// Outputs: <c>hidden</c> [batch, seq, H] (last hidden state: dense and MCLS pool it), <c>sparse</c> [batch, seq]
+/// (relu(sparse_linear(h))), <c>colbert</c> [batch, seq-1, H] (normalize(colbert_linear(h[:, 1:]))).
+/// </summary>
+public static class M3Graph
+{
+    public const string InputIds = "input_ids", AttentionMask = "attention_mask";
+    public const string Hidden = "hidden", Sparse = "sparse", Colbert = "colbert";
+
+    /// <summary>Bumped whenever the graph changes, so cached graphs of an older shape are not reused.</summary>
+    public const int Version = 1;
+
+    public static void Build(M3Checkpoint checkpoint, string modelPath, string externalDataPath)
+    {
+        var c = checkpoint.Config;
+        using var g = new GraphBuilder(externalDataPath);
+        var weights = new WeightReader(checkpoint, g);
+
+        var ids = g.Input(InputIds, DataType.Int64, "batch", "seq");
+        var mask = g.Input(AttentionMask, DataType.Int64, "batch", "seq");
+
+        // Positions as XLM-R's create_position_ids_from_input_ids: count of real tokens so far, offset by the pad id.
+        var positions = g.Add(g.Mul(g.CumSum(mask, 1), mask), g.Int64s(c.PadTokenId));
+        var x = g.Add(g.Add(g.Gather(weights.Plain("embeddings.word_embeddings.weight"), ids),
+                            g.Gather(weights.Plain("embeddings.position_embeddings.weight"), positions)),
+                      weights.FirstRow("embeddings.token_type_embeddings.weight"));
+        x = g.LayerNorm(x, weights.Plain("embeddings.LayerNorm.weight"), weights.Plain("embeddings.LayerNorm.bias"), c.LayerNormEps);
+
+        // Additive mask [batch, 1, 1, seq]: 0 for tokens, float32's minimum for padding (as Hugging Face does).
+        var maskF = g.Cast(mask, DataType.Float);
+        var additive = g.Unsqueeze(g.Mul(g.Sub(g.Scalar(1f), maskF), g.Scalar(float.MinValue)), 1, 2);
+
+        for (int layer = 0; layer < c.NumHiddenLayers; layer++)
+            x = Layer(g, weights, M3TensorLayout.LayerPrefix(layer), x, additive, c);
+
+        g.Output(x, Hidden);
+
+        var sparse = g.Relu(g.Linear(x, Transposed(g, "sparse_linear.weight", checkpoint.SparseLinear.Weight), Plain(g, "sparse_linear.bias", checkpoint.SparseLinear.Bias)));
+        g.Output(g.Squeeze(sparse, -1), Sparse);
+
+        var colbert = g.Linear(g.SliceFrom(x, 1, 1), Transposed(g, "colbert_linear.weight", checkpoint.ColbertLinear.Weight), Plain(g, "colbert_linear.bias", checkpoint.ColbertLinear.Bias));
+        // torch.nn.functional.normalize: x / max(‖x‖, 1e-12).
+        g.Output(g.Div(colbert, g.Max(g.ReduceL2LastAxis(colbert), g.Scalar(1e-12f))), Colbert);
+
+        g.Save(modelPath, new Dictionary<string, string> { ["m3.graph_version"] = Version.ToString() });
+    }
+
+    private static GraphValue Layer(GraphBuilder g, WeightReader w, string p, GraphValue x, GraphValue additiveMask, M3Config c)
+    {
+        long heads = c.NumAttentionHeads, headSize = c.HeadSize;
+        GraphValue Heads(GraphValue t) => g.Transpose(g.Reshape(t, 0, 0, heads, headSize), 0, 2, 1, 3);
+
+        var q = Heads(g.Linear(x, w.Transposed(p + "attention.self.query.weight"), w.Plain(p + "attention.self.query.bias")));
+        var k = g.Transpose(g.Reshape(g.Linear(x, w.Transposed(p + "attention.self.key.weight"), w.Plain(p + "attention.self.key.bias")), 0, 0, heads, headSize), 0, 2, 3, 1);
+        var v = Heads(g.Linear(x, w.Transposed(p + "attention.self.value.weight"), w.Plain(p + "attention.self.value.bias")));
+
+        var scores = g.Add(g.Div(g.MatMul(q, k), g.Scalar(MathF.Sqrt(headSize))), additiveMask);
+        var context = g.Reshape(g.Transpose(g.MatMul(g.Softmax(scores), v), 0, 2, 1, 3), 0, 0, c.HiddenSize);
+
+        var attention = g.Linear(context, w.Transposed(p + "attention.output.dense.weight"), w.Plain(p + "attention.output.dense.bias"));
+        x = g.LayerNorm(g.Add(attention, x), w.Plain(p + "attention.output.LayerNorm.weight"), w.Plain(p + "attention.output.LayerNorm.bias"), c.LayerNormEps);
+
+        var inner = Gelu(g, g.Linear(x, w.Transposed(p + "intermediate.dense.weight"), w.Plain(p + "intermediate.dense.bias")));
+        var output = g.Linear(inner, w.Transposed(p + "output.dense.weight"), w.Plain(p + "output.dense.bias"));
+        return g.LayerNorm(g.Add(output, x), w.Plain(p + "output.LayerNorm.weight"), w.Plain(p + "output.LayerNorm.bias"), c.LayerNormEps);
+    }
+
+    /// <summary>Exact GELU, x·½·(1 + erf(x/√2)), as PyTorch's default; ONNX Runtime fuses this pattern into its Gelu kernel.</summary>
+    private static GraphValue Gelu(GraphBuilder g, GraphValue x) =>
+        g.Mul(g.Mul(x, g.Add(g.Erf(g.Div(x, g.Scalar(MathF.Sqrt(2f)))), g.Scalar(1f))), g.Scalar(0.5f));
+
+    // The heads' tensors are named "weight"/"bias" in their own files; the graph names them after the head.
+    private static GraphValue Plain(GraphBuilder g, string name, CheckpointTensor t) => g.Initializer(name, t.Data, t.Shape);
+
+    private static GraphValue Transposed(GraphBuilder g, string name, CheckpointTensor t)
+    {
+        var result = new float[t.Data.Length];
+        WeightReader.Transpose(t.Data, result, t.Shape[0], t.Shape[1]);
+        return g.Initializer(name, result, t.Shape[1], t.Shape[0]);
+    }
+
+    /// <summary>Streams encoder tensors from the checkpoint into the graph one at a time through two reused buffers.</summary>
+    private sealed class WeightReader(M3Checkpoint checkpoint, GraphBuilder g)
+    {
+        private readonly Dictionary<string, int[]> _shapes = checkpoint.EncoderTensors.ToDictionary(t => t.Name, t => t.Shape);
+        private float[] _read = [], _transposed = [];
+
+        public GraphValue Plain(string name)
+        {
+            var shape = _shapes[name];
+            var span = Read(name, shape);
+            return g.Initializer(name, span, shape);
+        }
+
+        /// <summary>Row 0 of a table, as a [H] vector (token type 0: XLM-R has a single token type).</summary>
+        public GraphValue FirstRow(string name)
+        {
+            var shape = _shapes[name];
+            var span = Read(name, shape);
+            return g.Initializer(name, span[..shape[1]], shape[1]);
+        }
+
+        /// <summary>A Linear weight [out, in] stored as [in, out] so that MatMul(x, W) computes x·Wᵀ.</summary>
+        public GraphValue Transposed(string name)
+        {
+            var shape = _shapes[name];
+            var span = Read(name, shape);
+            Grow(ref _transposed, span.Length);
+            var dst = _transposed.AsSpan(0, span.Length);
+            Transpose(span, dst, shape[0], shape[1]);
+            return g.Initializer(name, dst, shape[1], shape[0]);
+        }
+
+        public static void Transpose(ReadOnlySpan<float> src, Span<float> dst, int rows, int cols)
+        {
+            // Blocked so both sides stay in cache for 1024x4096 matrices.
+            const int B = 64;
+            for (int r0 = 0; r0 < rows; r0 += B)
+                for (int c0 = 0; c0 < cols; c0 += B)
+                    for (int r = r0; r < Math.Min(r0 + B, rows); r++)
+                        for (int col = c0; col < Math.Min(c0 + B, cols); col++)
+                            dst[col * rows + r] = src[r * cols + col];
+        }
+
+        private Span<float> Read(string name, int[] shape)
+        {
+            long n = CheckpointTensor.CountElements(shape);
+            Grow(ref _read, n);
+            var span = _read.AsSpan(0, (int)n);
+            checkpoint.ReadEncoderTensorInto(name, span);
+            return span;
+        }
+
+        private static void Grow(ref float[] buffer, long n)
+        {
+            if (buffer.Length < n) buffer = new float[n];
+        }
+
+    }
+}
