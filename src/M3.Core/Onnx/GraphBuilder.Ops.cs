@@ -46,6 +46,20 @@ public sealed partial class GraphBuilder
     /// <summary>x · Wᵀ + b with W stored as ONNX wants it ([in, out], i.e. PyTorch's Linear weight transposed).</summary>
     public GraphValue Linear(GraphValue x, GraphValue weightInOut, GraphValue bias) => Add(MatMul(x, weightInOut), bias);
 
+    /// <summary>
+    /// com.microsoft DynamicQuantizeMatMul: x (float) quantized per tensor to uint8 at run time, times int8 weights [in, out]
+    /// with one scale and zero point per output column, plus a float bias — ONNX Runtime's VNNI-backed int8 kernel.
+    /// </summary>
+    public GraphValue DynamicQuantizeMatMul(GraphValue x, GraphValue weightInOut, GraphValue scale, GraphValue zeroPoint, GraphValue bias)
+    {
+        RequireType(weightInOut, "DynamicQuantizeMatMul weight", DataType.Int8, DataType.Uint8);
+        if (x.Rank < 2 || weightInOut.Rank != 2 || !Same(x.Shape[^1], weightInOut.Shape[0])) throw ShapeError("DynamicQuantizeMatMul", x, weightInOut);
+        var n = weightInOut.Shape[1];
+        foreach (var v in new[] { scale, zeroPoint, bias })
+            if (v.Rank != 1 || !Same(v.Shape[0], n)) throw ShapeError("DynamicQuantizeMatMul", weightInOut, v);
+        return Node("DynamicQuantizeMatMul", [x, weightInOut, scale, zeroPoint, bias], x.Type, [.. x.Shape[..^1], n], domain: "com.microsoft");
+    }
+
     public GraphValue LayerNorm(GraphValue x, GraphValue scale, GraphValue bias, double epsilon)
     {
         if (scale.Rank != 1 || !Same(scale.Shape[0], x.Shape[^1])) throw ShapeError("LayerNormalization", x, scale);

@@ -1,4 +1,6 @@
 using M3.Core.Checkpoint;
+using System.Runtime.InteropServices;
+using M3.Core.Encoding;
 using DataType = M3.Core.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace M3.Core.Onnx;
@@ -18,11 +20,15 @@ public static class M3Graph
     /// <summary>Bumped whenever the graph changes, so cached graphs of an older shape are not reused.</summary>
     public const int Version = 1;
 
-    public static void Build(M3Checkpoint checkpoint, string modelPath, string externalDataPath)
+    /// <param name="precision">
+    /// <see cref="M3Precision.Int8"/> runs the encoder layers' six projections through DynamicQuantizeMatMul with int8 weights
+    /// (per output channel); embeddings, layer norms, attention's own products and the heads stay float32.
+    /// </param>
+    public static void Build(M3Checkpoint checkpoint, string modelPath, string externalDataPath, M3Precision precision = M3Precision.Fp32)
     {
         var c = checkpoint.Config;
         using var g = new GraphBuilder(externalDataPath);
-        var weights = new WeightReader(checkpoint, g);
+        var weights = new WeightReader(checkpoint, g, precision);
 
         var ids = g.Input(InputIds, DataType.Int64, "batch", "seq");
         var mask = g.Input(AttentionMask, DataType.Int64, "batch", "seq");
@@ -58,18 +64,18 @@ public static class M3Graph
         long heads = c.NumAttentionHeads, headSize = c.HeadSize;
         GraphValue Heads(GraphValue t) => g.Transpose(g.Reshape(t, 0, 0, heads, headSize), 0, 2, 1, 3);
 
-        var q = Heads(g.Linear(x, w.Transposed(p + "attention.self.query.weight"), w.Plain(p + "attention.self.query.bias")));
-        var k = g.Transpose(g.Reshape(g.Linear(x, w.Transposed(p + "attention.self.key.weight"), w.Plain(p + "attention.self.key.bias")), 0, 0, heads, headSize), 0, 2, 3, 1);
-        var v = Heads(g.Linear(x, w.Transposed(p + "attention.self.value.weight"), w.Plain(p + "attention.self.value.bias")));
+        var q = Heads(w.Linear(x, p + "attention.self.query"));
+        var k = g.Transpose(g.Reshape(w.Linear(x, p + "attention.self.key"), 0, 0, heads, headSize), 0, 2, 3, 1);
+        var v = Heads(w.Linear(x, p + "attention.self.value"));
 
         var scores = g.Add(g.Div(g.MatMul(q, k), g.Scalar(MathF.Sqrt(headSize))), additiveMask);
         var context = g.Reshape(g.Transpose(g.MatMul(g.Softmax(scores), v), 0, 2, 1, 3), 0, 0, c.HiddenSize);
 
-        var attention = g.Linear(context, w.Transposed(p + "attention.output.dense.weight"), w.Plain(p + "attention.output.dense.bias"));
+        var attention = w.Linear(context, p + "attention.output.dense");
         x = g.LayerNorm(g.Add(attention, x), w.Plain(p + "attention.output.LayerNorm.weight"), w.Plain(p + "attention.output.LayerNorm.bias"), c.LayerNormEps);
 
-        var inner = Gelu(g, g.Linear(x, w.Transposed(p + "intermediate.dense.weight"), w.Plain(p + "intermediate.dense.bias")));
-        var output = g.Linear(inner, w.Transposed(p + "output.dense.weight"), w.Plain(p + "output.dense.bias"));
+        var inner = Gelu(g, w.Linear(x, p + "intermediate.dense"));
+        var output = w.Linear(inner, p + "output.dense");
         return g.LayerNorm(g.Add(output, x), w.Plain(p + "output.LayerNorm.weight"), w.Plain(p + "output.LayerNorm.bias"), c.LayerNormEps);
     }
 
@@ -88,7 +94,7 @@ public static class M3Graph
     }
 
     /// <summary>Streams encoder tensors from the checkpoint into the graph one at a time through two reused buffers.</summary>
-    private sealed class WeightReader(M3Checkpoint checkpoint, GraphBuilder g)
+    private sealed class WeightReader(M3Checkpoint checkpoint, GraphBuilder g, M3Precision precision)
     {
         private readonly Dictionary<string, int[]> _shapes = checkpoint.EncoderTensors.ToDictionary(t => t.Name, t => t.Shape);
         private float[] _read = [], _transposed = [];
@@ -107,6 +113,23 @@ public static class M3Graph
             var span = Read(name, shape);
             return g.Initializer(name, span[..shape[1]], shape[1]);
         }
+
+        /// <summary>An encoder Linear layer (<paramref name="name"/>.weight, <paramref name="name"/>.bias) at the graph's precision.</summary>
+        public GraphValue Linear(GraphValue x, string name)
+        {
+            var bias = Plain(name + ".bias");
+            if (precision == M3Precision.Fp32) return g.Linear(x, Transposed(name + ".weight"), bias);
+            var shape = _shapes[name + ".weight"];
+            var q = Int8Weights.Quantize(Read(name + ".weight", shape), shape[0], shape[1]);
+            var weight = g.Initializer(name + ".weight_int8", DataType.Int8, MemoryMarshal.AsBytes(q.Values.AsSpan()), q.InFeatures, q.OutFeatures);
+            var scale = g.Initializer(name + ".weight_scale", q.Scales, q.OutFeatures);
+            // Symmetric quantization: zero points are 0; int8 zeros are shared by every layer of the same width.
+            var zero = _zeros.TryGetValue(q.OutFeatures, out var z) ? z
+                : _zeros[q.OutFeatures] = g.Initializer($"int8_zero_{q.OutFeatures}", DataType.Int8, new byte[q.OutFeatures], q.OutFeatures);
+            return g.DynamicQuantizeMatMul(x, weight, scale, zero, bias);
+        }
+
+        private readonly Dictionary<int, GraphValue> _zeros = [];
 
         /// <summary>A Linear weight [out, in] stored as [in, out] so that MatMul(x, W) computes x·Wᵀ.</summary>
         public GraphValue Transposed(string name)
