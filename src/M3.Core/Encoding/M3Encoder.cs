@@ -86,7 +86,7 @@ public sealed class M3Encoder : IDisposable
             if (s.Length > Config.MaxPositionEmbeddings - Config.PadTokenId - 1)
                 throw new ArgumentException($"sequence {i} has {s.Length} tokens; the model takes at most {Config.MaxPositionEmbeddings - Config.PadTokenId - 1}");
         }
-        foreach (var batch in Batching.Plan(sequences, options.BatchSize, options.MaxBatchTokens))
+        foreach (var batch in BatchPlan.Create(sequences.Select(s => s.Length).ToArray(), options).Batches)
         {
             RunBatch(sequences, batch, options, results);
             progress?.Report(batch.Length);
