@@ -69,8 +69,9 @@ public sealed class PrecisionTests : IDisposable
         var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(model)).Graph;
         var layers = M3.Core.Checkpoint.M3Config.Load(TestPaths.TinyM3).NumHiddenLayers;
         Assert.Equal(6 * layers, graph.Node.Count(n => n.OpType == "DynamicQuantizeMatMul" && n.Domain == "com.microsoft"));
-        // Only attention's own products and the two heads remain float MatMuls.
-        Assert.Equal(2 * layers + 2, graph.Node.Count(n => n.OpType == "MatMul"));
+        // Attention runs fused; only the two heads remain float MatMuls.
+        Assert.Equal(layers, graph.Node.Count(n => n.OpType == "MultiHeadAttention"));
+        Assert.Equal(2, graph.Node.Count(n => n.OpType == "MatMul"));
     }
 
     [Fact]

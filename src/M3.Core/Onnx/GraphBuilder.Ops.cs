@@ -60,6 +60,24 @@ public sealed partial class GraphBuilder
         return Node("DynamicQuantizeMatMul", [x, weightInOut, scale, zeroPoint, bias], x.Type, [.. x.Shape[..^1], n], domain: "com.microsoft");
     }
 
+    /// <summary>
+    /// com.microsoft MultiHeadAttention on projected q, k, v [batch, seq, hidden]: softmax(q·kᵀ/√d + mask)·v per head in one
+    /// kernel, without the reshapes, transposes and score tensors of the op-by-op form. <paramref name="keyPaddingMask"/> is
+    /// int32 [batch, seq], 1 for tokens and 0 for padding (padding keys get −10000 added: exp underflows to exactly 0).
+    /// </summary>
+    public GraphValue MultiHeadAttention(GraphValue q, GraphValue k, GraphValue v, GraphValue keyPaddingMask, long heads)
+    {
+        if (q.Rank != 3 || !q.Shape.SequenceEqual(k.Shape, DimComparer) || !q.Shape.SequenceEqual(v.Shape, DimComparer)) throw ShapeError("MultiHeadAttention", q, k);
+        RequireType(keyPaddingMask, "MultiHeadAttention key_padding_mask", DataType.Int32);
+        if (keyPaddingMask.Rank != 2 || !Same(keyPaddingMask.Shape[0], q.Shape[0]) || !Same(keyPaddingMask.Shape[1], k.Shape[1]))
+            throw ShapeError("MultiHeadAttention", k, keyPaddingMask);
+        if (!q.Shape[2].IsFixed || q.Shape[2].Value % heads != 0) throw new ArgumentException($"MultiHeadAttention: hidden size of {q} is not divisible by {heads} heads");
+        var noBias = new GraphValue("", q.Type, []); // optional input left out: ONNX marks it with an empty name
+        return Node("MultiHeadAttention", [q, k, v, noBias, keyPaddingMask], q.Type, q.Shape, [Int("num_heads", heads)], domain: "com.microsoft");
+    }
+
+    private static readonly IEqualityComparer<Dim> DimComparer = EqualityComparer<Dim>.Create((a, b) => Same(a, b), d => d.GetHashCode());
+
     public GraphValue LayerNorm(GraphValue x, GraphValue scale, GraphValue bias, double epsilon)
     {
         if (scale.Rank != 1 || !Same(scale.Shape[0], x.Shape[^1])) throw ShapeError("LayerNormalization", x, scale);

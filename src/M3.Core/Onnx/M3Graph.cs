@@ -18,7 +18,7 @@ public static class M3Graph
     public const string Hidden = "hidden", Sparse = "sparse", Colbert = "colbert";
 
     /// <summary>Bumped whenever the graph changes, so cached graphs of an older shape are not reused.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <param name="precision">
     /// <see cref="M3Precision.Int8"/> runs the encoder layers' six projections through DynamicQuantizeMatMul with int8 weights
@@ -41,11 +41,10 @@ public static class M3Graph
         x = g.LayerNorm(x, weights.Plain("embeddings.LayerNorm.weight"), weights.Plain("embeddings.LayerNorm.bias"), c.LayerNormEps);
 
         // Additive mask [batch, 1, 1, seq]: 0 for tokens, float32's minimum for padding (as Hugging Face does).
-        var maskF = g.Cast(mask, DataType.Float);
-        var additive = g.Unsqueeze(g.Mul(g.Sub(g.Scalar(1f), maskF), g.Scalar(float.MinValue)), 1, 2);
+        var keyMask = g.Cast(mask, DataType.Int32);
 
         for (int layer = 0; layer < c.NumHiddenLayers; layer++)
-            x = Layer(g, weights, M3TensorLayout.LayerPrefix(layer), x, additive, c);
+            x = Layer(g, weights, M3TensorLayout.LayerPrefix(layer), x, keyMask, c);
 
         g.Output(x, Hidden);
 
@@ -59,17 +58,13 @@ public static class M3Graph
         g.Save(modelPath, new Dictionary<string, string> { ["m3.graph_version"] = Version.ToString() });
     }
 
-    private static GraphValue Layer(GraphBuilder g, WeightReader w, string p, GraphValue x, GraphValue additiveMask, M3Config c)
+    private static GraphValue Layer(GraphBuilder g, WeightReader w, string p, GraphValue x, GraphValue keyMask, M3Config c)
     {
-        long heads = c.NumAttentionHeads, headSize = c.HeadSize;
-        GraphValue Heads(GraphValue t) => g.Transpose(g.Reshape(t, 0, 0, heads, headSize), 0, 2, 1, 3);
-
-        var q = Heads(w.Linear(x, p + "attention.self.query"));
-        var k = g.Transpose(g.Reshape(w.Linear(x, p + "attention.self.key"), 0, 0, heads, headSize), 0, 2, 3, 1);
-        var v = Heads(w.Linear(x, p + "attention.self.value"));
-
-        var scores = g.Add(g.Div(g.MatMul(q, k), g.Scalar(MathF.Sqrt(headSize))), additiveMask);
-        var context = g.Reshape(g.Transpose(g.MatMul(g.Softmax(scores), v), 0, 2, 1, 3), 0, 0, c.HiddenSize);
+        var q = w.Linear(x, p + "attention.self.query");
+        var k = w.Linear(x, p + "attention.self.key");
+        var v = w.Linear(x, p + "attention.self.value");
+        // Fused attention (ONNX Runtime's CPU kernel): same math as softmax(q·kᵀ/√d + mask)·v, no per-op intermediates.
+        var context = g.MultiHeadAttention(q, k, v, keyMask, c.NumAttentionHeads);
 
         var attention = w.Linear(context, p + "attention.output.dense");
         x = g.LayerNorm(g.Add(attention, x), w.Plain(p + "attention.output.LayerNorm.weight"), w.Plain(p + "attention.output.LayerNorm.bias"), c.LayerNormEps);
