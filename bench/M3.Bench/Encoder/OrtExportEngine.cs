@@ -49,19 +49,8 @@ internal sealed class OrtExportEngine : IEngine
 
     private void RunBatch(int[][] ids, int[] batch, M3Embedding[] results)
     {
-        int b = batch.Length, t = ids[batch[0]].Length; // longest first
-        var inputIds = new long[b * t];
-        var mask = new long[b * t];
-        Array.Fill(inputIds, XlmRobertaTokenizer.PadId);
-        for (var row = 0; row < b; row++)
-        {
-            var seq = ids[batch[row]];
-            for (var k = 0; k < seq.Length; k++)
-            {
-                inputIds[row * t + k] = seq[k];
-                mask[row * t + k] = 1;
-            }
-        }
+        var (inputIds, mask, t) = BatchPlan.Pad(ids, batch, XlmRobertaTokenizer.PadId);
+        var b = batch.Length;
         long[] shape = [b, t];
         using var idsValue = OrtValue.CreateTensorValueFromMemory(inputIds, shape);
         using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);

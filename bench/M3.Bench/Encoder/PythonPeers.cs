@@ -65,24 +65,11 @@ public sealed class PythonPeers
         var folder = Path.Combine(model, "onnx-export");
         var onnx = Path.Combine(folder, "model.onnx");
         if (File.Exists(onnx)) return onnx;
-        var temp = folder + ".tmp-" + Environment.ProcessId;
-        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        Directory.CreateDirectory(temp);
-        try
-        {
-            log.WriteLine($"exporting the plain ONNX peer once to {folder} (torch.onnx.export) ...");
-            var watch = Stopwatch.StartNew();
-            RunScript("onnx_export_baseline.py", [model, Path.Combine(temp, "model.onnx")], TimeSpan.FromMinutes(30));
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-            Directory.Move(temp, folder);
-            log.WriteLine($"exported in {watch.Elapsed.TotalSeconds:F0} s");
-            return onnx;
-        }
-        catch
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            throw;
-        }
+        log.WriteLine($"exporting the plain ONNX peer once to {folder} (torch.onnx.export) ...");
+        var watch = Stopwatch.StartNew();
+        CachedFolder.Build(folder, temp => RunScript("onnx_export_baseline.py", [model, Path.Combine(temp, "model.onnx")], TimeSpan.FromMinutes(30)));
+        log.WriteLine($"exported in {watch.Elapsed.TotalSeconds:F0} s");
+        return onnx;
     }
 
     private ScriptResult RunScript(string script, IReadOnlyList<string> args, TimeSpan timeout)

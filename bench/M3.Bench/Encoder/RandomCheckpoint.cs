@@ -33,25 +33,15 @@ public static class RandomCheckpoint
         if (File.Exists(Path.Combine(directory, CompleteMarker))) return directory;
 
         Directory.CreateDirectory(cacheRoot);
-        var temp = directory + ".tmp-" + Environment.ProcessId;
-        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        Directory.CreateDirectory(temp);
-        try
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        log.WriteLine($"generating a full-size random checkpoint (seed {seed}) in {directory} ...");
+        CachedFolder.Build(directory, temp =>
         {
-            var started = System.Diagnostics.Stopwatch.StartNew();
-            log.WriteLine($"generating a full-size random checkpoint (seed {seed}) in {directory} ...");
             Generate(temp, fixtureDirectory, seed);
             File.WriteAllText(Path.Combine(temp, CompleteMarker), $"seed {seed}\n");
-            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-            Directory.Move(temp, directory);
-            log.WriteLine($"generated in {started.Elapsed.TotalSeconds:F1} s");
-            return directory;
-        }
-        catch
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            throw;
-        }
+        });
+        log.WriteLine($"generated in {started.Elapsed.TotalSeconds:F1} s");
+        return directory;
     }
 
     private static void Generate(string directory, string fixtureDirectory, int seed)

@@ -55,6 +55,29 @@ public sealed class BatchPlan
         return new BatchPlan(batches, real, padded);
     }
 
+    /// <summary>
+    /// The model inputs of one batch: input ids padded with <paramref name="padId"/> to the longest sequence and the
+    /// attention mask (1 for tokens, 0 for padding), both row-major [batch, length] as ONNX Runtime takes int64 tensors.
+    /// </summary>
+    public static (long[] Ids, long[] Mask, int Length) Pad(IReadOnlyList<int[]> sequences, ReadOnlySpan<int> batch, int padId)
+    {
+        var t = 0;
+        foreach (var i in batch) t = Math.Max(t, sequences[i].Length);
+        var ids = new long[batch.Length * t];
+        var mask = new long[batch.Length * t];
+        Array.Fill(ids, padId);
+        for (var r = 0; r < batch.Length; r++)
+        {
+            var s = sequences[batch[r]];
+            for (var p = 0; p < s.Length; p++)
+            {
+                ids[r * t + p] = s[p];
+                mask[r * t + p] = 1;
+            }
+        }
+        return (ids, mask, t);
+    }
+
     /// <summary>Plans batches as <paramref name="options"/> asks.</summary>
     public static BatchPlan Create(IReadOnlyList<int> lengths, M3EncodeOptions options) =>
         Create(lengths, options.BatchSize, options.MaxBatchTokens);

@@ -96,19 +96,8 @@ public sealed class M3Encoder : IDisposable
 
     private void RunBatch(IReadOnlyList<int[]> sequences, int[] batch, M3EncodeOptions options, M3Embedding[] results)
     {
-        int t = batch.Max(i => sequences[i].Length), b = batch.Length, h = HiddenSize;
-        var ids = new long[b * t];
-        var mask = new long[b * t];
-        Array.Fill(ids, Config.PadTokenId);
-        for (int r = 0; r < b; r++)
-        {
-            var s = sequences[batch[r]];
-            for (int p = 0; p < s.Length; p++)
-            {
-                ids[r * t + p] = s[p];
-                mask[r * t + p] = 1;
-            }
-        }
+        var (ids, mask, t) = BatchPlan.Pad(sequences, batch, Config.PadTokenId);
+        int b = batch.Length, h = HiddenSize;
 
         bool wantDense = (options.Outputs & M3Outputs.Dense) != 0;
         bool wantSparse = (options.Outputs & M3Outputs.Sparse) != 0;
