@@ -15,8 +15,14 @@ public static class TokenizerBench
 {
     public static int Run(string[] args)
     {
-        string dir = args.FirstOrDefault(a => !a.StartsWith("--")) ?? DefaultFixture();
-        double seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(double.Parse).FirstOrDefault(2.0);
+        string? dir = null;
+        double seconds = 2.0;
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--seconds" && i + 1 < args.Length) seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+            else dir = args[i];
+        }
+        dir ??= DefaultFixture();
         var texts = File.ReadLines(Path.Combine(dir, "tokenizer_golden.jsonl"))
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!).ToArray();
         long bytes = texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t));
@@ -30,6 +36,7 @@ public static class TokenizerBench
             Throughput("M3 Encode (ids, tokens, offsets)", texts, bytes, seconds, t => ours.Encode(t).Ids.Length),
             Throughput("M3 EncodeToIds", texts, bytes, seconds, t => ours.EncodeToIds(t).Length),
             Throughput("Microsoft.ML.Tokenizers EncodeToIds", texts, bytes, seconds, t => ml.EncodeToIds(t).Count),
+            Throughput("Microsoft.ML.Tokenizers EncodeToTokens (tokens, offsets)", texts, bytes, seconds, t => ml.EncodeToTokens(t, out _).Count),
         };
 
         var fixtureJsonLoad = MedianMs(() => XlmRobertaTokenizer.FromTokenizerJson(Path.Combine(dir, "tokenizer.json")));
@@ -50,11 +57,11 @@ public static class TokenizerBench
         }
 
         Console.WriteLine($"Tokenizer throughput on {texts.Length} golden texts ({bytes / 1e6:F2} MB UTF-8), {Environment.ProcessorCount} cores, single thread");
-        Console.WriteLine($"{"tokenizer",-40} {"texts/s",12} {"MB/s",8}");
-        foreach (var r in rows) Console.WriteLine($"{r.Name,-40} {r.TextsPerSecond,12:N0} {r.MBPerSecond,8:F2}");
-        Console.WriteLine($"{"load fixture tokenizer.json",-40} {fixtureJsonLoad,12:F1} ms");
-        Console.WriteLine($"{"load fixture sentencepiece.bpe.model",-40} {fixtureSpmLoad,12:F1} ms");
-        Console.WriteLine($"{$"load synthetic {largeVocab:N0}-piece tokenizer.json",-40} {largeLoad,12:F1} ms");
+        Console.WriteLine($"{"tokenizer",-48} {"texts/s",12} {"MB/s",8}");
+        foreach (var r in rows) Console.WriteLine($"{r.Name,-48} {r.TextsPerSecond,12:N0} {r.MBPerSecond,8:F2}");
+        Console.WriteLine($"{"load fixture tokenizer.json",-48} {fixtureJsonLoad,12:F1} ms");
+        Console.WriteLine($"{"load fixture sentencepiece.bpe.model",-48} {fixtureSpmLoad,12:F1} ms");
+        Console.WriteLine($"{$"load synthetic {largeVocab:N0}-piece tokenizer.json",-48} {largeLoad,12:F1} ms");
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             benchmark = "tokenizer",
@@ -66,6 +73,8 @@ public static class TokenizerBench
             m3_ids_mb_per_s = rows[1].MBPerSecond,
             mltokenizers_texts_per_s = rows[2].TextsPerSecond,
             mltokenizers_mb_per_s = rows[2].MBPerSecond,
+            mltokenizers_tokens_texts_per_s = rows[3].TextsPerSecond,
+            mltokenizers_tokens_mb_per_s = rows[3].MBPerSecond,
             load_fixture_json_ms = fixtureJsonLoad,
             load_fixture_spm_ms = fixtureSpmLoad,
             load_250k_json_ms = largeLoad,

@@ -32,15 +32,17 @@ public sealed class XlmRobertaTokenizer
         _model = new UnigramModel(definition.Pieces, definition.Scores, definition.UnknownId);
         _normalizer = new TextNormalizer(definition.CharsMap, definition.SpaceRunReplacement);
         _addedTokens = new AddedTokenMatcher(definition.AddedTokens);
-        _addedById = definition.AddedTokens.ToDictionary(t => t.Id);
+        _addedById = new Dictionary<int, AddedToken>();
+        foreach (var token in definition.AddedTokens) _addedById[token.Id] = token;
         _bosId = definition.BosId;
         _eosId = definition.EosId;
         ModelMaxLength = modelMaxLength;
         VocabularySize = Math.Max(_model.Count, _addedById.Count == 0 ? 0 : _addedById.Keys.Max() + 1);
         MaskId = definition.AddedTokens.FirstOrDefault(t => t.Content == "<mask>")?.Id ?? -1;
-        foreach (int id in (int[])[_bosId, _eosId, definition.UnknownId])
+        foreach (int id in new[] { _bosId, _eosId })
         {
-            if (id < 0 || id >= VocabularySize) throw new InvalidDataException($"special token id {id} is outside the {VocabularySize}-token vocabulary");
+            if (id < 0 || id >= VocabularySize)
+                throw new InvalidDataException($"{definition.Source}: post-processor token id {id} is outside the {VocabularySize}-token vocabulary");
         }
     }
 
@@ -78,7 +80,8 @@ public sealed class XlmRobertaTokenizer
 
     /// <summary>
     /// Ids with <c>&lt;s&gt;</c> … <c>&lt;/s&gt;</c>, token strings and original-text offsets. Longer texts are
-    /// truncated as the reference does: the first maxLength−2 content tokens are kept.
+    /// truncated as the reference does: the first maxLength−2 content tokens are kept, and
+    /// <see cref="TokenizedText.Truncated"/> says so.
     /// </summary>
     public TokenizedText Encode(string text, int? maxLength = null)
     {
@@ -98,7 +101,7 @@ public sealed class XlmRobertaTokenizer
         ids[n - 1] = _eosId;
         tokens[n - 1] = IdToToken(_eosId);
         tokens[0] = IdToToken(_bosId);
-        return new TokenizedText(ids, tokens, offsets);
+        return new TokenizedText(ids, tokens, offsets) { Truncated = collector.Truncated };
     }
 
     /// <summary>Ids only (<c>&lt;s&gt;</c> … <c>&lt;/s&gt;</c>, truncated like <see cref="Encode"/>): the hot path for batching.</summary>
@@ -120,7 +123,7 @@ public sealed class XlmRobertaTokenizer
         var collector = scratch.Collector;
         collector.Reset(_model, max - 2, withDetails);
         int segmentStart = 0;
-        while (!collector.Full && segmentStart <= text.Length)
+        while (!collector.Truncated && segmentStart <= text.Length)
         {
             var match = _addedTokens.FindNext(text, segmentStart);
             int segmentEnd = match?.Start ?? text.Length;
@@ -140,7 +143,7 @@ public sealed class XlmRobertaTokenizer
         var chars = normalized.Span;
         var collector = scratch.Collector;
         int wordStart = 0;
-        while (wordStart < chars.Length && !collector.Full)
+        while (wordStart < chars.Length && !collector.Truncated)
         {
             int next = chars[(wordStart + 1)..].IndexOf(TextNormalizer.MetaspaceChar);
             int wordEnd = next < 0 ? chars.Length : wordStart + 1 + next;

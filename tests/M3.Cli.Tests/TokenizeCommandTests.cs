@@ -72,6 +72,18 @@ public sealed class TokenizeCommandTests : IDisposable
     }
 
     [Fact]
+    public void OverLongText_IsTruncatedWithAWarningNamingTheLine()
+    {
+        var output = Path.Combine(_dir, "out.jsonl");
+        var input = Input("""{"text": "short"}""", """{"text": "one two three four five six seven"}""");
+        var (code, stderr) = Run("--model", TestPaths.TinyM3, "--input", input, "--output", output, "--max-length", "5");
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"{input}:2: text is longer than 5 tokens", stderr);
+        Assert.DoesNotContain($"{input}:1", stderr);
+        Assert.Equal(5, ReadOutput(output)[1].Ids.Length);
+    }
+
+    [Fact]
     public void InvalidJsonLine_NamesTheLineAndLeavesNoOutput()
     {
         var output = Path.Combine(_dir, "out.jsonl");

@@ -110,6 +110,16 @@ public class EdgeCaseTests
             Assert.Equal(truncated.Ids, Tokenizer.EncodeToIds(text, max));
         }
         Assert.Equal(full, Tokenizer.Encode(text, full.Length).Ids);
+        Assert.False(Tokenizer.Encode(text, full.Length).Truncated);
+        Assert.True(Tokenizer.Encode(text, full.Length - 1).Truncated);
+    }
+
+    [Fact]
+    public void Truncated_IsFalseWhenTheRestProducesNoTokens()
+    {
+        int fit = Tokenizer.Encode("a b").Ids.Length;
+        Assert.False(Tokenizer.Encode("a b\u0001", fit).Truncated); // the control char normalizes away
+        Assert.True(Tokenizer.Encode("a b<s>", fit).Truncated);
     }
 
     [Fact]

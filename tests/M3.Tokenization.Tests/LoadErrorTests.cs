@@ -107,6 +107,26 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
+    public void SentencePieceModelCutAnywhere_IsInvalidData()
+    {
+        var bytes = File.ReadAllBytes(FixtureModel);
+        var path = Path.Combine(_dir, "sentencepiece.bpe.model");
+        foreach (double fraction in new[] { 0.0001, 0.1, 0.33, 0.5, 0.9, 0.99, 0.9999 })
+        {
+            File.WriteAllBytes(path, bytes[..(int)(bytes.Length * fraction)]);
+            Assert.Contains(path, Assert.Throws<InvalidDataException>(() => XlmRobertaTokenizer.FromSentencePieceModel(path)).Message);
+        }
+    }
+
+    [Fact]
+    public void TokenizerJsonWithWrongNestedShape_IsInvalidData()
+    {
+        var path = WriteJson(n => n["post_processor"]!["single"]![0]!["SpecialToken"] = JsonNode.Parse("""{"type_id": 0}"""));
+        var e = Assert.Throws<InvalidDataException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
     public void TextFileAsSentencePieceModel_IsInvalidData()
     {
         var path = Write("sentencepiece.bpe.model", Encoding.UTF8.GetBytes("This is not a protobuf"));

@@ -1,8 +1,56 @@
 using System.CommandLine;
+using M3.Cli.Infrastructure;
+using M3.Core.Encoding;
+using M3.Core.Serialization;
 
 namespace M3.Cli.Commands;
 
+/// <summary><c>m3 encode</c>: texts → dense, sparse and ColBERT representations, one JSON line per text.</summary>
 public static class EncodeCommand
 {
-    public static Command Create() => new("encode", "Encode texts into dense, sparse and ColBERT representations (not yet implemented)");
+    // Texts are encoded a chunk at a time so that memory stays bounded on large inputs (ColBERT output is big).
+    private const int ChunkSize = 1024;
+
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Checkpoint folder or Hugging Face hub id (owner/name[@revision])", Required = true };
+        var input = new Option<string>("--input") { Description = "JSON Lines file, one {\"text\": ...} object per line ('-' for stdin)", Required = true };
+        var output = new Option<string?>("--output") { Description = "Output JSON Lines file (default: stdout); one line per input line, same order" };
+        var dense = new Option<bool>("--dense") { Description = "Output the dense vector" };
+        var sparse = new Option<bool>("--sparse") { Description = "Output lexical weights {\"token id\": weight}" };
+        var colbert = new Option<bool>("--colbert") { Description = "Output ColBERT vectors" };
+        var mcls = new Option<bool>("--mcls") { Description = "Dense vector by MCLS (an extra <s> every 256 tokens, states averaged), for long texts" };
+        var maxLength = new Option<int>("--max-length") { Description = "Maximum tokens per text, <s> and </s> included; longer texts keep their first N-2 tokens", DefaultValueFactory = _ => 8192 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Maximum texts per forward pass", DefaultValueFactory = _ => M3EncodeOptions.Default.BatchSize };
+        var command = new Command("encode", "Encode texts into BGE-M3's dense, sparse and ColBERT representations (all three when none is named)")
+        {
+            model, input, output, dense, sparse, colbert, mcls, maxLength, batchSize,
+        };
+        command.SetAction(pr => CommandRunner.Run(() =>
+        {
+            var outputs = (pr.GetValue(dense) ? M3Outputs.Dense : 0) | (pr.GetValue(sparse) ? M3Outputs.Sparse : 0) | (pr.GetValue(colbert) ? M3Outputs.Colbert : 0);
+            var options = EncodeOptions.Create(outputs == 0 ? M3Outputs.All : outputs, pr.GetValue(maxLength), pr.GetValue(batchSize), pr.GetValue(mcls));
+            return Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), options);
+        }));
+        return command;
+    }
+
+    private static int Execute(string modelArg, string inputPath, string? outputPath, M3EncodeOptions options)
+    {
+        var texts = JsonLinesReader.Read(inputPath).Select(l => l.Value.RequireString("text", inputPath, l.Line)).ToList();
+        using var encoder = EncoderLoader.Load(modelArg);
+        using var outFile = new OutputFile(outputPath);
+        ProgressBar.Run("encoding", texts.Count, progress =>
+        {
+            for (int start = 0; start < texts.Count; start += ChunkSize)
+            {
+                var chunk = texts.GetRange(start, Math.Min(ChunkSize, texts.Count - start));
+                foreach (var e in encoder.Encode(chunk, options, progress))
+                    JsonLineWriter.WriteLine(outFile.Writer, json => EmbeddingJson.Write(json, e));
+            }
+            return 0;
+        });
+        outFile.Commit();
+        return 0;
+    }
 }

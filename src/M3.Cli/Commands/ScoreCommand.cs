@@ -1,8 +1,53 @@
 using System.CommandLine;
+using M3.Cli.Infrastructure;
+using M3.Core.Scoring;
 
 namespace M3.Cli.Commands;
 
+/// <summary><c>m3 score</c>: query/passage pairs → FlagEmbedding's five scores, one JSON line per pair.</summary>
 public static class ScoreCommand
 {
-    public static Command Create() => new("score", "Score query/passage pairs (not yet implemented)");
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Checkpoint folder or Hugging Face hub id (owner/name[@revision])", Required = true };
+        var input = new Option<string>("--input") { Description = "JSON Lines file of {\"query\": ..., \"passage\": ...} ('-' for stdin)", Required = true };
+        var output = new Option<string?>("--output") { Description = "Output JSON Lines file (default: stdout)" };
+        var weights = new Option<string>("--weights") { Description = "Weights of dense, sparse and ColBERT in the combined scores", DefaultValueFactory = _ => "0.4,0.2,0.4" };
+        var maxLength = new Option<int>("--max-length") { Description = "Maximum tokens per text", DefaultValueFactory = _ => 8192 };
+        var command = new Command("score", "Score query/passage pairs: dense, sparse, colbert, sparse+dense, colbert+sparse+dense")
+        {
+            model, input, output, weights, maxLength,
+        };
+        command.SetAction(pr => CommandRunner.Run(() =>
+            Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), HybridWeights.Parse(pr.GetValue(weights)!), pr.GetValue(maxLength))));
+        return command;
+    }
+
+    private static int Execute(string modelArg, string inputPath, string? outputPath, HybridWeights weights, int maxLength)
+    {
+        var pairs = JsonLinesReader.Read(inputPath)
+            .Select(l => (Query: l.Value.RequireString("query", inputPath, l.Line), Passage: l.Value.RequireString("passage", inputPath, l.Line)))
+            .ToList();
+        using var encoder = EncoderLoader.Load(modelArg);
+        var options = EncodeOptions.Create(Core.Encoding.M3Outputs.All, maxLength, Core.Encoding.M3EncodeOptions.Default.BatchSize);
+        var texts = pairs.SelectMany(p => new[] { p.Query, p.Passage }).ToList();
+        var embeddings = ProgressBar.Run("encoding", texts.Count, progress => encoder.Encode(texts, options, progress));
+        using var outFile = new OutputFile(outputPath);
+        for (int i = 0; i < pairs.Count; i++)
+        {
+            var s = M3Scores.All(embeddings[2 * i], embeddings[2 * i + 1], weights);
+            JsonLineWriter.WriteLine(outFile.Writer, json =>
+            {
+                json.WriteStartObject();
+                json.WriteNumber("dense", s.Dense);
+                json.WriteNumber("sparse", s.Sparse);
+                json.WriteNumber("colbert", s.Colbert);
+                json.WriteNumber("sparse+dense", s.SparseDense);
+                json.WriteNumber("colbert+sparse+dense", s.ColbertSparseDense);
+                json.WriteEndObject();
+            });
+        }
+        outFile.Commit();
+        return 0;
+    }
 }

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using M3.Cli.Infrastructure;
 using M3.Tokenization;
 
@@ -49,34 +47,32 @@ public static class TokenizeCommand
         if (maxLength < 2) throw new CliError($"--max-length must be at least 2 (room for <s> and </s>), got {maxLength}");
         var tokenizer = XlmRobertaTokenizer.Load(ModelLocator.Resolve(modelArg));
         var texts = text != null
-            ? [text]
-            : JsonLinesReader.Read(inputPath!).Select(line => line.Value.RequireString("text", inputPath!, line.Line));
+            ? [("TEXT", text)]
+            : JsonLinesReader.Read(inputPath!).Select(line => ($"{inputPath}:{line.Line}", line.Value.RequireString("text", inputPath!, line.Line)));
         using var outFile = new OutputFile(outputPath);
-        foreach (var t in texts)
+        foreach (var (where, t) in texts)
         {
-            WriteLine(outFile.Writer, tokenizer.Encode(t, maxLength));
+            var result = tokenizer.Encode(t, maxLength);
+            if (result.Truncated)
+            {
+                int max = maxLength ?? tokenizer.ModelMaxLength;
+                Console.Error.WriteLine($"warning: {where}: text is longer than {max} tokens; kept its first {max - 2} tokens between <s> and </s>, as the reference truncates");
+            }
+            WriteLine(outFile.Writer, result);
         }
         outFile.Commit();
         return 0;
     }
 
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    private static void WriteLine(TextWriter writer, TokenizedText result)
+    private static void WriteLine(TextWriter writer, TokenizedText result) => JsonLineWriter.WriteLine(writer, json =>
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("ids");
-            foreach (int id in result.Ids) json.WriteNumberValue(id);
-            json.WriteEndArray();
-            json.WriteStartArray("tokens");
-            foreach (var token in result.Tokens) json.WriteStringValue(token);
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        writer.Write(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
-        writer.Write('\n');
-    }
+        json.WriteStartObject();
+        json.WriteStartArray("ids");
+        foreach (int id in result.Ids) json.WriteNumberValue(id);
+        json.WriteEndArray();
+        json.WriteStartArray("tokens");
+        foreach (var token in result.Tokens) json.WriteStringValue(token);
+        json.WriteEndArray();
+        json.WriteEndObject();
+    });
 }

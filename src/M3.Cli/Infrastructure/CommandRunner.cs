@@ -12,13 +12,9 @@ public static class CommandRunner
         {
             return body();
         }
-        catch (Exception e) when (e is CliError or IOException or InvalidDataException or FormatException
-                                       or ArgumentException or UnauthorizedAccessException or System.Text.Json.JsonException
-                                       or NotSupportedException or InvalidOperationException)
+        catch (Exception e) when (IsExpected(e))
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            if (Environment.GetEnvironmentVariable("M3_DEBUG") == "1") Console.Error.WriteLine(e);
-            return e is CliError c ? c.ExitCode : 1;
+            return Report(e);
         }
     }
 
@@ -28,13 +24,21 @@ public static class CommandRunner
         {
             return await body();
         }
-        catch (Exception e) when (e is CliError or IOException or InvalidDataException or FormatException
-                                       or ArgumentException or UnauthorizedAccessException or System.Text.Json.JsonException
-                                       or NotSupportedException or InvalidOperationException)
+        catch (Exception e) when (IsExpected(e))
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            if (Environment.GetEnvironmentVariable("M3_DEBUG") == "1") Console.Error.WriteLine(e);
-            return e is CliError c ? c.ExitCode : 1;
+            return Report(e);
         }
+    }
+
+    private static bool IsExpected(Exception e) =>
+        e is CliError or IOException or InvalidDataException or FormatException or ArgumentException or UnauthorizedAccessException
+            or System.Text.Json.JsonException or NotSupportedException or InvalidOperationException
+            or M3.Core.Checkpoint.CheckpointException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
+
+    private static int Report(Exception e)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        if (Environment.GetEnvironmentVariable("M3_DEBUG") == "1") Console.Error.WriteLine(e);
+        return e is CliError c ? c.ExitCode : 1;
     }
 }

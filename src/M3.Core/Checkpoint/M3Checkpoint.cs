@@ -95,13 +95,16 @@ public sealed partial class M3Checkpoint : IDisposable
     /// A SHA-256 hex key over config.json, the encoder weights file and both heads, for caching what is built from them.
     /// Reads every byte (seconds for the full-size model): call once and keep the result.
     /// </summary>
-    public string ComputeContentKey() => CheckpointContentKey.Compute(
+    public string ComputeContentKey() => CheckpointContentKey.Compute(ContentFiles);
+
+    /// <summary>The files the model is built from (and <see cref="ComputeContentKey"/> covers).</summary>
+    public IReadOnlyList<string> ContentFiles =>
     [
         Path.Combine(Directory, M3Config.FileName),
         Weights.FilePath,
         Path.Combine(Directory, ColbertFileName),
         Path.Combine(Directory, SparseFileName),
-    ]);
+    ];
 
     public void Dispose() => Weights.Dispose();
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using M3.Core.Checkpoint;
 
 namespace M3.Core.Onnx;
@@ -9,6 +10,7 @@ namespace M3.Core.Onnx;
 public static class GraphCache
 {
     public const string ModelFileName = "model.onnx", DataFileName = "model.onnx.data";
+    private const string KeysFolder = ".keys";
 
     /// <summary>The default cache folder: $M3_CACHE, else $XDG_CACHE_HOME/m3sharp, else ~/.cache/m3sharp; graphs under "graphs".</summary>
     public static string DefaultDirectory
@@ -32,7 +34,7 @@ public static class GraphCache
                                     Action<M3Checkpoint, string, string> build)
     {
         var root = cacheDirectory ?? DefaultDirectory;
-        var key = $"{checkpoint.ComputeContentKey()[..32]}-v{M3Graph.Version}-{variant}";
+        var key = $"{ContentKey(checkpoint, root)[..32]}-v{M3Graph.Version}-{variant}";
         var entry = Path.Combine(root, key);
         var model = Path.Combine(entry, ModelFileName);
         if (File.Exists(model)) return model;
@@ -61,5 +63,27 @@ public static class GraphCache
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         }
         return model;
+    }
+
+    /// <summary>
+    /// The checkpoint's content key, remembered per file identity (path, size, modification time): hashing every byte of a
+    /// full-size checkpoint takes seconds, which would be most of a cached start. Any change to a file changes its identity.
+    /// </summary>
+    private static string ContentKey(M3Checkpoint checkpoint, string root)
+    {
+        var identity = string.Join("\n", checkpoint.ContentFiles.Select(f =>
+        {
+            var info = new FileInfo(f);
+            return $"{info.FullName}|{info.Length}|{info.LastWriteTimeUtc.Ticks}";
+        }));
+        var memo = Path.Combine(root, KeysFolder, Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(identity)))[..32]);
+        if (File.Exists(memo) && File.ReadAllText(memo).Trim() is { Length: 64 } known) return known;
+
+        var key = checkpoint.ComputeContentKey();
+        Directory.CreateDirectory(Path.GetDirectoryName(memo)!);
+        var temp = $"{memo}.{Environment.ProcessId}.tmp";
+        File.WriteAllText(temp, key);
+        File.Move(temp, memo, overwrite: true);
+        return key;
     }
 }

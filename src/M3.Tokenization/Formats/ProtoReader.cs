@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace M3.Tokenization.Formats;
 
 /// <summary>
@@ -36,7 +38,7 @@ internal ref struct ProtoReader(ReadOnlySpan<byte> data, string source)
     public float ReadFloat()
     {
         if (_pos + 4 > _data.Length) throw Corrupt("truncated fixed32");
-        float value = BitConverter.ToSingle(_data.Slice(_pos, 4));
+        float value = BinaryPrimitives.ReadSingleLittleEndian(_data.Slice(_pos, 4));
         _pos += 4;
         return value;
     }

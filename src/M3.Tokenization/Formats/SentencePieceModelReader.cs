@@ -23,15 +23,27 @@ internal static class SentencePieceModelReader
         var data = File.ReadAllBytes(path);
         var spmPieces = new List<(string Text, float Score, int Type)>();
         byte[]? charsMap = null;
+        bool hasTrainerSpec = false, hasNormalizerSpec = false;
         var reader = new ProtoReader(data, path);
         while (!reader.End)
         {
             var (field, wire) = reader.ReadTag();
             if (field == ModelPieces && wire == 2) spmPieces.Add(ReadPiece(reader.ReadBytes(), path));
-            else if (field == ModelTrainerSpec && wire == 2) CheckTrainerSpec(reader.ReadBytes(), path);
-            else if (field == ModelNormalizerSpec && wire == 2) charsMap = ReadCharsMap(reader.ReadBytes(), path);
+            else if (field == ModelTrainerSpec && wire == 2)
+            {
+                CheckTrainerSpec(reader.ReadBytes(), path);
+                hasTrainerSpec = true;
+            }
+            else if (field == ModelNormalizerSpec && wire == 2)
+            {
+                charsMap = ReadCharsMap(reader.ReadBytes(), path);
+                hasNormalizerSpec = true;
+            }
             else reader.Skip(wire);
         }
+        // SentencePiece always writes both specs after the pieces: without them the file was cut short.
+        if (!hasTrainerSpec || !hasNormalizerSpec)
+            throw new InvalidDataException($"{path}: no trainer_spec or normalizer_spec (file truncated?); expected a complete SentencePiece ModelProto");
         CheckXlmRobertaLayout(spmPieces, path);
 
         // fairseq's dictionary puts <s>, <pad>, </s>, <unk> first, shifting SentencePiece's own pieces by one.
@@ -52,7 +64,7 @@ internal static class SentencePieceModelReader
             new("<unk>", 3, false, false, true), new("<mask>", maskId, true, false, true),
         };
         var normalizer = charsMap is { Length: > 0 } ? PrecompiledCharsMap.Parse(charsMap, path) : null;
-        return new TokenizerDefinition(pieces, scores, 3, normalizer, " ", added, 0, 2);
+        return new TokenizerDefinition(path, pieces, scores, 3, normalizer, " ", added, 0, 2);
     }
 
     private static (string Text, float Score, int Type) ReadPiece(ReadOnlySpan<byte> message, string path)

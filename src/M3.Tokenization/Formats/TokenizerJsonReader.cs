@@ -25,24 +25,36 @@ internal static class TokenizerJsonReader
         }
         using (doc)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw Invalid(path, "the top level is not an object");
-            var model = Field(root, "model", JsonValueKind.Object, path);
-            var type = model.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-            if (type != "Unigram")
-                throw new NotSupportedException($"{path}: model type '{type ?? "(none)"}' is not supported; expected a Unigram model (XLM-RoBERTa / BGE-M3 tokenizer.json)");
-            if (model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True)
-                throw new NotSupportedException($"{path}: Unigram byte_fallback is not supported; expected XLM-RoBERTa's model without it");
-            var (pieces, scores) = ReadVocab(Field(model, "vocab", JsonValueKind.Array, path), path);
-            var unk = Field(model, "unk_id", JsonValueKind.Number, path);
-            if (!unk.TryGetInt32(out int unknownId) || unknownId < 0 || unknownId >= pieces.Length)
-                throw Invalid(path, $"model.unk_id {unk} is not an id of the {pieces.Length}-piece vocabulary");
-            var (charsMap, spaceRun) = ReadNormalizer(root.GetProperty("normalizer"), path);
-            CheckPreTokenizer(root.TryGetProperty("pre_tokenizer", out var pre) ? pre : default, path);
-            var addedTokens = ReadAddedTokens(root, path);
-            var (bos, eos) = ReadPostProcessor(root, addedTokens, path);
-            return new TokenizerDefinition(pieces, scores, unknownId, charsMap, spaceRun, addedTokens, bos, eos);
+            try
+            {
+                return Read(doc.RootElement, path);
+            }
+            catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException or FormatException)
+            {
+                // A field of the wrong JSON kind or a missing nested field: still the file's fault, not a crash.
+                throw Invalid(path, $"unexpected structure ({e.Message})");
+            }
         }
+    }
+
+    private static TokenizerDefinition Read(JsonElement root, string path)
+    {
+        if (root.ValueKind != JsonValueKind.Object) throw Invalid(path, "the top level is not an object");
+        var model = Field(root, "model", JsonValueKind.Object, path);
+        var type = model.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        if (type != "Unigram")
+            throw new NotSupportedException($"{path}: model type '{type ?? "(none)"}' is not supported; expected a Unigram model (XLM-RoBERTa / BGE-M3 tokenizer.json)");
+        if (model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True)
+            throw new NotSupportedException($"{path}: Unigram byte_fallback is not supported; expected XLM-RoBERTa's model without it");
+        var (pieces, scores) = ReadVocab(Field(model, "vocab", JsonValueKind.Array, path), path);
+        var unk = Field(model, "unk_id", JsonValueKind.Number, path);
+        if (!unk.TryGetInt32(out int unknownId) || unknownId < 0 || unknownId >= pieces.Length)
+            throw Invalid(path, $"model.unk_id {unk} is not an id of the {pieces.Length}-piece vocabulary");
+        var (charsMap, spaceRun) = ReadNormalizer(root.TryGetProperty("normalizer", out var n) ? n : default, path);
+        CheckPreTokenizer(root.TryGetProperty("pre_tokenizer", out var pre) ? pre : default, path);
+        var addedTokens = ReadAddedTokens(root, path);
+        var (bos, eos) = ReadPostProcessor(root, addedTokens, path);
+        return new TokenizerDefinition(path, pieces, scores, unknownId, charsMap, spaceRun, addedTokens, bos, eos);
     }
 
     private static InvalidDataException Invalid(string path, string what) =>

@@ -14,7 +14,7 @@ internal sealed class TextNormalizer
 
     private readonly PrecompiledCharsMap? _charsMap;
     private readonly string? _spaceRunReplacement;
-    private readonly string?[] _asciiReplacements = new string?[128];
+    private readonly string?[] _charReplacements = new string?[char.MaxValue + 1];
 
     /// <param name="charsMap">The Precompiled step, or null when the model has none.</param>
     /// <param name="spaceRunReplacement">What a run of two or more spaces becomes, or null for no Replace step.</param>
@@ -23,11 +23,14 @@ internal sealed class TextNormalizer
         _charsMap = charsMap;
         _spaceRunReplacement = spaceRunReplacement;
         if (charsMap == null) return;
-        Span<byte> one = stackalloc byte[1];
-        for (int c = 0; c < 128; c++)
+        // Every BMP char's own replacement, so single-char clusters (nearly all text) skip UTF-8 and the trie.
+        Span<byte> utf8 = stackalloc byte[4];
+        Span<char> one = stackalloc char[1];
+        for (int c = 0; c <= char.MaxValue; c++)
         {
-            one[0] = (byte)c;
-            _asciiReplacements[c] = charsMap.Transform(one);
+            if (char.IsSurrogate((char)c)) continue;
+            one[0] = (char)c;
+            _charReplacements[c] = charsMap.Transform(utf8[..Encoding.UTF8.GetBytes(one, utf8)]);
         }
     }
 
@@ -62,10 +65,10 @@ internal sealed class TextNormalizer
         while (i < end)
         {
             char c = text[i];
-            // ASCII followed by ASCII is a cluster of its own, except CR LF: skip the segmentation rules then.
-            if (c < 0x80 && (i + 1 == end || (text[i + 1] < 0x80 && !(c == '\r' && text[i + 1] == '\n'))))
+            // A single-char cluster (nearly all text): its whole-cluster and per-char lookups coincide, use the cache.
+            if (!char.IsSurrogate(c) && (i + 1 == end || GraphemeShortcut.BreaksBetween(c, text[i + 1])))
             {
-                var repl = _asciiReplacements[c];
+                var repl = _charReplacements[c];
                 if (repl == null) emitter.Emit(c, i, i + 1);
                 else emitter.EmitAll(repl, i, i + 1);
                 i++;

@@ -21,11 +21,15 @@ internal sealed class TokenCollector : ITokenSink
 
     public bool Full => Ids.Count >= _limit;
 
+    /// <summary>A token arrived after the limit was reached: the text was longer than the limit allows.</summary>
+    public bool Truncated { get; private set; }
+
     public void Reset(UnigramModel model, int limit, bool withDetails)
     {
         _model = model;
         _limit = limit;
         _withDetails = withDetails;
+        Truncated = false;
         Ids.Clear();
         Tokens.Clear();
         Offsets.Clear();
@@ -40,7 +44,11 @@ internal sealed class TokenCollector : ITokenSink
 
     public void Add(int id, int start, int end)
     {
-        if (Full) return;
+        if (Full)
+        {
+            Truncated = true;
+            return;
+        }
         Ids.Add(id);
         if (!_withDetails) return;
         int s = _wordStart + start, e = _wordStart + end;
@@ -50,7 +58,11 @@ internal sealed class TokenCollector : ITokenSink
 
     public void AddSpecial(int id, string content, int start, int end)
     {
-        if (Full) return;
+        if (Full)
+        {
+            Truncated = true;
+            return;
+        }
         Ids.Add(id);
         if (!_withDetails) return;
         Tokens.Add(content);

@@ -17,7 +17,7 @@ internal sealed class PieceTrie
     public PieceTrie(int expectedChars)
     {
         int capacity = 1024;
-        while (capacity < expectedChars * 2) capacity <<= 1;
+        while (capacity < expectedChars) capacity <<= 1; // edges ≤ chars; Insert doubles past half full
         _keys = new long[capacity];
         _children = new int[capacity];
         _pieceIds = new int[Math.Max(16, expectedChars + 1)];
