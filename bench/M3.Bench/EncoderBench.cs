@@ -11,7 +11,7 @@ public static class EncoderBench
         {
             var threads = args.Length > 1 ? int.Parse(args[1]) : Environment.ProcessorCount;
             foreach (var (kernel, k, n, gflops) in MatMulCeiling.Kernels(threads))
-                Console.WriteLine($"{kernel,-36} K={k,-5} N={n,-5} {gflops,8:F1} GFLOP/s");
+                Console.WriteLine($"{kernel,-44} K={k,-5} N={n,-5} {gflops,8:F1} GFLOP/s");
             return 0;
         }
         BenchSettings settings;

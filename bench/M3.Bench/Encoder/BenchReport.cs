@@ -32,6 +32,8 @@ public sealed class EngineResult
     public static EngineResult Failed(string engine, string error) => new() { Engine = engine, Error = error };
 }
 
+public sealed record KernelRate(string Kernel, int K, int N, double Gflops);
+
 public sealed record WorkloadInfo(int Texts, long Tokens, int MinTokens, int MaxTokens, int BatchSize, int? MaxBatchTokens);
 
 /// <summary>Throughput ratios of one of our modes against the peers on one workload (null when a side did not run).</summary>
@@ -55,6 +57,9 @@ public sealed class BenchReport
 
     /// <summary>fp32 MatMul GFLOP/s through ONNX Runtime on this machine, same threads.</summary>
     public double? CeilingGflops { get; set; }
+
+    /// <summary>Matrix-product kernels on the feed-forward shapes (why the int8 mode uses DynamicQuantizeMatMul).</summary>
+    public List<KernelRate> Kernels { get; set; } = [];
 
     public Dictionary<string, EngineResult> Engines { get; } = [];
 

@@ -25,6 +25,13 @@ public static class BenchTable
         }
         console.Write(table);
 
+        if (r.Kernels.Count > 0)
+        {
+            var kernels = new Table().AddColumns("kernel (2048 tokens)", "K×N", "GFLOP/s");
+            foreach (var k in r.Kernels) kernels.AddRow(k.Kernel, $"{k.K}×{k.N}", $"{k.Gflops:F0}");
+            console.Write(kernels);
+        }
+
         var ratios = new Table().AddColumns("mode", "workload", "× plain ONNX export", "× PyTorch eager");
         foreach (var (mode, perWorkload) in r.Ratios)
             foreach (var (workload, p) in perWorkload)

@@ -56,8 +56,9 @@ public static class EncoderBenchmark
                 catch (Exception e) { exportError = e.Message; report.Notes.Add("plain export failed: " + e.Message); }
             }
 
-            log.WriteLine("measuring the fp32 matrix-product ceiling through ONNX Runtime ...");
-            report.CeilingGflops = Attempt(report, "ceiling", () => MatMulCeiling.Measure(settings.Threads));
+            log.WriteLine("measuring matrix-product kernels (fp32 ceiling, int8 choices) through ONNX Runtime ...");
+            report.Kernels = Attempt(report, "kernel rates", () => MatMulCeiling.Kernels(settings.Threads)) ?? [];
+            report.CeilingGflops = report.Kernels.Count > 0 ? MatMulCeiling.Ceiling(report.Kernels) : null;
 
             var engines = new List<string> { EngineWorker.OursFp32, EngineWorker.OursInt8 };
             if (peers is not null && exportError is null) engines.Add(EngineWorker.OrtExport);

@@ -12,21 +12,20 @@ public static class MatMulCeiling
 {
     private const int Tokens = 2048, Hidden = 1024, Intermediate = 4096;
 
-    /// <summary>Best fp32 GFLOP/s over the two feed-forward shapes.</summary>
-    public static double Measure(int threads) => Math.Max(Rate(Fp32(Hidden, Intermediate), Hidden, Intermediate, threads),
-        Rate(Fp32(Intermediate, Hidden), Intermediate, Hidden, threads));
+    /// <summary>The fp32 ceiling: the best fp32 rate among measured kernels.</summary>
+    public static double Ceiling(IEnumerable<KernelRate> kernels) => kernels.Where(k => k.Kernel.StartsWith("fp32")).Max(k => k.Gflops);
 
     /// <summary>Effective GFLOP/s (2·M·K·N per second) of each kernel on both shapes, for choosing the int8 kernel.</summary>
-    public static IReadOnlyList<(string Kernel, int K, int N, double Gflops)> Kernels(int threads)
+    public static List<KernelRate> Kernels(int threads)
     {
-        var rows = new List<(string, int, int, double)>();
+        var rows = new List<KernelRate>();
         foreach (var (k, n) in new[] { (Hidden, Intermediate), (Intermediate, Hidden) })
         {
-            rows.Add(("fp32 MatMul", k, n, Rate(Fp32(k, n), k, n, threads)));
-            rows.Add(("int8 DynamicQuantizeMatMul", k, n, Rate(DynamicQuantizeMatMul(k, n), k, n, threads)));
-            rows.Add(("int8 MatMulInteger", k, n, Rate(MatMulInteger(k, n), k, n, threads)));
+            rows.Add(new("fp32 MatMul", k, n, Rate(Fp32(k, n), k, n, threads)));
+            rows.Add(new("int8 DynamicQuantizeMatMul", k, n, Rate(DynamicQuantizeMatMul(k, n), k, n, threads)));
+            rows.Add(new("int8 MatMulInteger", k, n, Rate(MatMulInteger(k, n), k, n, threads)));
             foreach (var (block, level) in new[] { (128, 0), (128, 4), (32, 4) })
-                rows.Add(($"int8 MatMulNBits (block {block}, accuracy {level})", k, n, Rate(MatMulNBits(k, n, block, level), k, n, threads)));
+                rows.Add(new($"int8 MatMulNBits (block {block}, accuracy {level})", k, n, Rate(MatMulNBits(k, n, block, level), k, n, threads)));
         }
         return rows;
     }

@@ -76,21 +76,6 @@ public sealed partial class GraphBuilder
         return Node("MultiHeadAttention", [q, k, v, noBias, keyPaddingMask], q.Type, q.Shape, [Int("num_heads", heads)], domain: "com.microsoft");
     }
 
-    /// <summary>
-    /// com.microsoft Attention: the Q/K/V projections as one product with packed weights [in, 3·hidden] (columns Q | K | V) and
-    /// bias [3·hidden], then multi-head attention, in one CPU kernel. <paramref name="mask"/> is int32 [batch, seq], 1 for tokens.
-    /// </summary>
-    public GraphValue Attention(GraphValue x, GraphValue packedWeight, GraphValue packedBias, GraphValue mask, long heads)
-    {
-        if (x.Rank != 3 || packedWeight.Rank != 2 || !Same(x.Shape[^1], packedWeight.Shape[0]) || !packedWeight.Shape[1].IsFixed
-            || packedWeight.Shape[1].Value % (3 * heads) != 0) throw ShapeError("Attention", x, packedWeight);
-        if (packedBias.Rank != 1 || !Same(packedBias.Shape[0], packedWeight.Shape[1])) throw ShapeError("Attention", packedWeight, packedBias);
-        RequireType(mask, "Attention mask_index", DataType.Int32);
-        if (mask.Rank != 2 || !Same(mask.Shape[0], x.Shape[0]) || !Same(mask.Shape[1], x.Shape[1])) throw ShapeError("Attention", x, mask);
-        return Node("Attention", [x, packedWeight, packedBias, mask], x.Type, [x.Shape[0], x.Shape[1], packedWeight.Shape[1].Value / 3],
-            [Int("num_heads", heads)], domain: "com.microsoft");
-    }
-
     private static readonly IEqualityComparer<Dim> DimComparer = EqualityComparer<Dim>.Create((a, b) => Same(a, b), d => d.GetHashCode());
 
     public GraphValue LayerNorm(GraphValue x, GraphValue scale, GraphValue bias, double epsilon)

@@ -18,7 +18,7 @@ public static class M3Graph
     public const string Hidden = "hidden", Sparse = "sparse", Colbert = "colbert";
 
     /// <summary>Bumped whenever the graph changes, so cached graphs of an older shape are not reused.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <param name="precision">
     /// <see cref="M3Precision.Int8"/> runs the encoder layers' six projections through DynamicQuantizeMatMul with int8 weights
@@ -60,13 +60,11 @@ public static class M3Graph
 
     private static GraphValue Layer(GraphBuilder g, WeightReader w, string p, GraphValue x, GraphValue keyMask, M3Config c)
     {
-        // Fused attention (ONNX Runtime's CPU kernels): same math as softmax(q·kᵀ/√d + mask)·v, no per-op intermediates.
-        // fp32 packs the three projections into one product (Attention); int8 quantizes them (MultiHeadAttention after).
-        var projections = new[] { "query", "key", "value" }.Select(n => p + "attention.self." + n).ToArray();
-        var context = w.Int8
-            ? g.MultiHeadAttention(w.Linear(x, projections[0]), w.Linear(x, projections[1]), w.Linear(x, projections[2]), keyMask, c.NumAttentionHeads)
-            : g.Attention(x, w.PackedTransposed(projections.Select(n => n + ".weight").ToArray()), w.Packed(projections.Select(n => n + ".bias").ToArray()),
-                keyMask, c.NumAttentionHeads);
+        // Fused attention (ONNX Runtime's CPU kernel): the same math as softmax(q·kᵀ/√d + mask)·v without per-op intermediates.
+        // Measured here against com.microsoft Attention (Q/K/V packed into one product): as fast on short texts, and an
+        // 8,192-token text peaks at 7 GB instead of 10 GB.
+        var context = g.MultiHeadAttention(w.Linear(x, p + "attention.self.query"), w.Linear(x, p + "attention.self.key"),
+            w.Linear(x, p + "attention.self.value"), keyMask, c.NumAttentionHeads);
 
         var attention = w.Linear(context, p + "attention.output.dense");
         x = g.LayerNorm(g.Add(attention, x), w.Plain(p + "attention.output.LayerNorm.weight"), w.Plain(p + "attention.output.LayerNorm.bias"), c.LayerNormEps);
@@ -109,33 +107,6 @@ public static class M3Graph
             var shape = _shapes[name];
             var span = Read(name, shape);
             return g.Initializer(name, span[..shape[1]], shape[1]);
-        }
-
-        public bool Int8 => precision == M3Precision.Int8;
-
-        /// <summary>Linear weights [out, in] side by side as one [in, Σout] matrix (columns of the first, then the second, ...).</summary>
-        public GraphValue PackedTransposed(string[] names)
-        {
-            var shapes = names.Select(n => _shapes[n]).ToArray();
-            int inF = shapes[0][1], total = shapes.Sum(s => s[0]);
-            var packed = new float[(long)inF * total];
-            var column = 0;
-            foreach (var (name, shape) in names.Zip(shapes))
-            {
-                var span = Read(name, shape);
-                for (int o = 0; o < shape[0]; o++)
-                    for (int i = 0; i < inF; i++)
-                        packed[(long)i * total + column + o] = span[o * inF + i];
-                column += shape[0];
-            }
-            return g.Initializer(string.Join("+", names), packed, inF, total);
-        }
-
-        /// <summary>Vectors concatenated in order.</summary>
-        public GraphValue Packed(string[] names)
-        {
-            var parts = names.Select(n => Read(n, _shapes[n]).ToArray()).ToArray();
-            return g.Initializer(string.Join("+", names), parts.SelectMany(x => x).ToArray(), parts.Sum(x => x.Length));
         }
 
         /// <summary>An encoder Linear layer (<paramref name="name"/>.weight, <paramref name="name"/>.bias) at the graph's precision.</summary>
