@@ -14,6 +14,9 @@ public sealed partial class GraphBuilder
     public GraphValue Div(GraphValue a, GraphValue b) => Elementwise("Div", a, b);
     public GraphValue Max(GraphValue a, GraphValue b) => Elementwise("Max", a, b);
 
+    /// <summary>a + b as the variadic Sum operator: same result as Add, but not matched by fusions that look for Add.</summary>
+    public GraphValue Sum(GraphValue a, GraphValue b) => Elementwise("Sum", a, b);
+
     public GraphValue Erf(GraphValue x) => Node("Erf", [x], x.Type, x.Shape);
     public GraphValue Relu(GraphValue x) => Node("Relu", [x], x.Type, x.Shape);
     public GraphValue Softmax(GraphValue x, int axis = -1) => Node("Softmax", [x], x.Type, x.Shape, [Int("axis", axis)]);
