@@ -128,6 +128,16 @@ public sealed partial class GraphBuilder
         return Node("Slice", [x, Int64s(start), Int64s(long.MaxValue), Int64s(axis)], x.Type, shape);
     }
 
+    /// <summary>x[..., start:end, ...] along <paramref name="axis"/>, whose size must be fixed.</summary>
+    public GraphValue Slice(GraphValue x, int axis, long start, long end)
+    {
+        var d = x.Shape[axis];
+        if (!d.IsFixed || start < 0 || end > d.Value || start >= end) throw new ArgumentException($"Slice: [{start}, {end}) of axis {axis} of {x}");
+        var shape = (Dim[])x.Shape.Clone();
+        shape[axis] = end - start;
+        return Node("Slice", [x, Int64s(start), Int64s(end), Int64s(axis)], x.Type, shape);
+    }
+
     /// <summary>L2 norm over the last axis, kept as a size-1 axis.</summary>
     public GraphValue ReduceL2LastAxis(GraphValue x)
     {

@@ -18,7 +18,7 @@ public static class M3Graph
     public const string Hidden = "hidden", Sparse = "sparse", Colbert = "colbert";
 
     /// <summary>Bumped whenever the graph changes, so cached graphs of an older shape are not reused.</summary>
-    public const int Version = 5;
+    public const int Version = 6;
 
     /// <param name="precision">
     /// <see cref="M3Precision.Int8"/> runs the encoder layers' six projections through DynamicQuantizeMatMul with int8 weights
@@ -63,8 +63,9 @@ public static class M3Graph
         // Fused attention (ONNX Runtime's CPU kernel): the same math as softmax(q·kᵀ/√d + mask)·v without per-op intermediates.
         // Measured here against com.microsoft Attention (Q/K/V packed into one product): as fast on short texts, and an
         // 8,192-token text peaks at 7 GB instead of 10 GB.
-        var context = g.MultiHeadAttention(w.Linear(x, p + "attention.self.query"), w.Linear(x, p + "attention.self.key"),
-            w.Linear(x, p + "attention.self.value"), keyMask, c.NumAttentionHeads);
+        var qkv = w.Linear(x, p + "attention.self.query", p + "attention.self.key", p + "attention.self.value");
+        long h = c.HiddenSize;
+        var context = g.MultiHeadAttention(g.Slice(qkv, 2, 0, h), g.Slice(qkv, 2, h, 2 * h), g.Slice(qkv, 2, 2 * h, 3 * h), keyMask, c.NumAttentionHeads);
 
         var attention = w.Linear(context, p + "attention.output.dense");
         x = g.LayerNorm(Residual(g, attention, x), w.Plain(p + "attention.output.LayerNorm.weight"), w.Plain(p + "attention.output.LayerNorm.bias"), c.LayerNormEps);
@@ -99,7 +100,7 @@ public static class M3Graph
     private sealed class WeightReader(M3Checkpoint checkpoint, GraphBuilder g, M3Precision precision)
     {
         private readonly Dictionary<string, int[]> _shapes = checkpoint.EncoderTensors.ToDictionary(t => t.Name, t => t.Shape);
-        private float[] _read = [], _transposed = [];
+        private float[] _read = [];
 
         public GraphValue Plain(string name)
         {
@@ -116,33 +117,43 @@ public static class M3Graph
             return g.Initializer(name, span[..shape[1]], shape[1]);
         }
 
-        /// <summary>An encoder Linear layer (<paramref name="name"/>.weight, <paramref name="name"/>.bias) at the graph's precision.</summary>
-        public GraphValue Linear(GraphValue x, string name)
+        /// <summary>
+        /// One product for one or more encoder Linear layers that read the same input (<c>NAME.weight</c>, <c>NAME.bias</c>),
+        /// their outputs side by side in order, at the graph's precision. Q, K and V share one product: one wider matrix
+        /// multiply, and in int8 one dynamic quantization of the input instead of three. Per-output-channel int8 scales make
+        /// the packed quantization identical to quantizing each layer alone.
+        /// </summary>
+        public GraphValue Linear(GraphValue x, params string[] names)
         {
-            var bias = Plain(name + ".bias");
-            if (precision == M3Precision.Fp32) return g.Linear(x, Transposed(name + ".weight"), bias);
-            var shape = _shapes[name + ".weight"];
-            var q = Int8Weights.Quantize(Read(name + ".weight", shape), shape[0], shape[1]);
-            var weight = g.Initializer(name + ".weight_int8", DataType.Int8, MemoryMarshal.AsBytes(q.Values.AsSpan()), q.InFeatures, q.OutFeatures);
+            var shapes = names.Select(n => _shapes[n + ".weight"]).ToArray();
+            int inF = shapes[0][1], outF = shapes.Sum(s => s[0]);
+            var weight = new float[(long)outF * inF]; // torch layout [out, in], layers stacked by rows
+            var bias = new float[outF];
+            var row = 0;
+            foreach (var (n, shape) in names.Zip(shapes))
+            {
+                Read(n + ".weight", shape).CopyTo(weight.AsSpan(row * inF, shape[0] * inF));
+                Read(n + ".bias", _shapes[n + ".bias"]).CopyTo(bias.AsSpan(row, shape[0]));
+                row += shape[0];
+            }
+            var name = string.Join("+", names);
+            var biasValue = g.Initializer(name + ".bias", bias, outF);
+            if (precision == M3Precision.Fp32)
+            {
+                var transposed = new float[weight.Length];
+                Transpose(weight, transposed, outF, inF);
+                return g.Linear(x, g.Initializer(name + ".weight", transposed, inF, outF), biasValue);
+            }
+            var q = Int8Weights.Quantize(weight, outF, inF);
+            var weightValue = g.Initializer(name + ".weight_int8", DataType.Int8, MemoryMarshal.AsBytes(q.Values.AsSpan()), q.InFeatures, q.OutFeatures);
             var scale = g.Initializer(name + ".weight_scale", q.Scales, q.OutFeatures);
             // Symmetric quantization: zero points are 0; int8 zeros are shared by every layer of the same width.
             var zero = _zeros.TryGetValue(q.OutFeatures, out var z) ? z
                 : _zeros[q.OutFeatures] = g.Initializer($"int8_zero_{q.OutFeatures}", DataType.Int8, new byte[q.OutFeatures], q.OutFeatures);
-            return g.DynamicQuantizeMatMul(x, weight, scale, zero, bias);
+            return g.DynamicQuantizeMatMul(x, weightValue, scale, zero, biasValue);
         }
 
         private readonly Dictionary<int, GraphValue> _zeros = [];
-
-        /// <summary>A Linear weight [out, in] stored as [in, out] so that MatMul(x, W) computes x·Wᵀ.</summary>
-        public GraphValue Transposed(string name)
-        {
-            var shape = _shapes[name];
-            var span = Read(name, shape);
-            Grow(ref _transposed, span.Length);
-            var dst = _transposed.AsSpan(0, span.Length);
-            Transpose(span, dst, shape[0], shape[1]);
-            return g.Initializer(name, dst, shape[1], shape[0]);
-        }
 
         public static void Transpose(ReadOnlySpan<float> src, Span<float> dst, int rows, int cols)
         {
