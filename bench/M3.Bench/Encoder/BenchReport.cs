@@ -52,6 +52,10 @@ public sealed class BenchReport
     public DateTime Date { get; init; } = DateTime.UtcNow;
     public required MachineDescription Machine { get; init; }
     public bool Quick { get; init; }
+
+    /// <summary>Timed passes per engine and workload; the best is reported (the PyTorch script times one pass).</summary>
+    public int Repeats { get; init; }
+
     public required string Checkpoint { get; init; }
     public required Dictionary<string, WorkloadInfo> Workloads { get; init; }
 

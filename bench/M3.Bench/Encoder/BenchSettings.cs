@@ -19,8 +19,13 @@ public sealed record BenchSettings
 
     public int ShortTexts => Quick ? 400 : 2000;
 
+    /// <summary>Timed passes per engine and workload (ours and the export; the PyTorch script times one), best kept.</summary>
+    public int Repeats { get; init; }
+
+    public int EffectiveRepeats => Repeats > 0 ? Repeats : Quick ? 1 : 2;
+
     public const string Usage =
-        "usage: M3.Bench [--quick] [--threads N] [--seed N] [--cache DIR] [--json PATH] [--skip-peers]";
+        "usage: M3.Bench [--quick] [--threads N] [--seed N] [--cache DIR] [--json PATH] [--skip-peers] [--repeats N]";
 
     public static BenchSettings Parse(IReadOnlyList<string> args)
     {
@@ -36,6 +41,7 @@ public sealed record BenchSettings
                 "--cache" => s with { CacheRoot = Path.GetFullPath(Value()) },
                 "--json" => s with { JsonPath = Path.GetFullPath(Value()) },
                 "--skip-peers" => s with { SkipPeers = true },
+                "--repeats" => s with { Repeats = PositiveInt(Value(), "--repeats") },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}"),
             };
         }

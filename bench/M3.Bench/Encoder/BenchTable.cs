@@ -12,6 +12,7 @@ public static class BenchTable
         var m = r.Machine;
         console.WriteLine($"BGE-M3 encoder benchmark{(r.Quick ? " (--quick)" : "")}, {r.Date:yyyy-MM-dd HH:mm} UTC");
         console.WriteLine($"{m.Cpu}, {m.LogicalCores} logical cores [{m.CpuFlags}], {m.MemoryGiB} GiB; {m.Os}; {m.Runtime}; ONNX Runtime {m.OnnxRuntime}; {m.Threads} threads");
+        console.WriteLine($"ours and the export: best of {r.Repeats} timed pass(es) after a warm-up; PyTorch: one pass after a warm-up batch");
         console.WriteLine($"fp32 MatMul ceiling through ONNX Runtime: {(r.CeilingGflops is { } c ? $"{c:F0} GFLOP/s" : "not measured")}");
         foreach (var (name, w) in r.Workloads)
             console.WriteLine($"workload {name}: {w.Texts} texts, {w.Tokens} tokens ({w.MinTokens}–{w.MaxTokens} per text), batches of ≤{w.BatchSize}{(w.MaxBatchTokens is { } b ? $" and ≤{b} padded tokens" : "")}");

@@ -42,6 +42,7 @@ public static class EncoderBenchmark
             {
                 Machine = MachineDescription.Current(settings.Threads),
                 Quick = settings.Quick,
+                Repeats = settings.EffectiveRepeats,
                 Checkpoint = model,
                 Workloads = workloads.ToDictionary(w => w.Name, w => new WorkloadInfo(w.Texts.Count, lengths[w.Name].Sum(), lengths[w.Name].Min(), lengths[w.Name].Max(), w.BatchSize, w.MaxBatchTokens)),
             };
@@ -65,7 +66,7 @@ public static class EncoderBenchmark
             foreach (var engine in engines)
             {
                 log.WriteLine($"running {engine} ...");
-                report.Engines[engine] = RunWorker(engine, model, work.FullName, settings.Threads, workloads, textsFiles, config, lengths);
+                report.Engines[engine] = RunWorker(engine, model, work.FullName, settings, workloads, textsFiles, config, lengths);
             }
             if (peers is not null)
             {
@@ -100,11 +101,11 @@ public static class EncoderBenchmark
         return workloads.ToDictionary(w => w.Name, w => w.Texts.Select(t => tokenizer.Encode(t, 8192).Ids.Length).ToArray());
     }
 
-    private static EngineResult RunWorker(string engine, string model, string workDir, int threads, IReadOnlyList<Workload> workloads,
+    private static EngineResult RunWorker(string engine, string model, string workDir, BenchSettings settings, IReadOnlyList<Workload> workloads,
         IReadOnlyDictionary<string, string> textsFiles, M3Config config, IReadOnlyDictionary<string, int[]> lengths)
     {
         var (file, prefix) = SelfCommand();
-        string[] args = [.. prefix, "--worker", engine, model, workDir, threads.ToString(), .. workloads.Select(w => EngineWorker.FormatWorkload(w, textsFiles[w.Name]))];
+        string[] args = [.. prefix, "--worker", engine, model, workDir, settings.Threads.ToString(), settings.EffectiveRepeats.ToString(), .. workloads.Select(w => EngineWorker.FormatWorkload(w, textsFiles[w.Name]))];
         var run = PythonPeers.RunProcess(file, args, TimeSpan.FromMinutes(60));
         var last = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
         if (run.ExitCode != 0 || last is null)
