@@ -1,0 +1,49 @@
+using System.Text.Json;
+
+namespace M3.Retrieval.Evaluation;
+
+/// <summary>Reads BEIR/MIRACL-format files: queries.jsonl (<c>_id</c>, <c>text</c>) and qrels TSV (<c>query-id corpus-id score</c>).</summary>
+public static class BeirData
+{
+    public static IReadOnlyList<(string Id, string Text)> ReadQueries(string path)
+    {
+        var result = new List<(string, string)>();
+        int line = 0;
+        foreach (var text in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text)) continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(text);
+                var root = doc.RootElement;
+                var id = root.GetProperty("_id").ToString();
+                result.Add((id, root.GetProperty("text").GetString() ?? throw new FormatException("\"text\" is null")));
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                throw new FormatException($"{path}:{line}: expected {{\"_id\": ..., \"text\": \"...\"}} ({e.Message})");
+            }
+        }
+        return result;
+    }
+
+    /// <summary>query id → (document id → grade). A header line (query-id ...) is skipped.</summary>
+    public static IReadOnlyDictionary<string, Dictionary<string, int>> ReadQrels(string path)
+    {
+        var result = new Dictionary<string, Dictionary<string, int>>();
+        int line = 0;
+        foreach (var text in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text)) continue;
+            var parts = text.Split('\t');
+            if (line == 1 && parts[0] == "query-id") continue;
+            if (parts.Length < 3 || !int.TryParse(parts[^1], out var grade))
+                throw new FormatException($"{path}:{line}: expected 'query-id<TAB>corpus-id<TAB>score'");
+            if (!result.TryGetValue(parts[0], out var docs)) result[parts[0]] = docs = [];
+            docs[parts[1]] = grade;
+        }
+        return result;
+    }
+}

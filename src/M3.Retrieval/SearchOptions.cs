@@ -1,0 +1,34 @@
+using M3.Core.Scoring;
+
+namespace M3.Retrieval;
+
+/// <summary>How to rank documents for a query.</summary>
+public enum SearchMode
+{
+    /// <summary>Dot product of dense vectors.</summary>
+    Dense,
+    /// <summary>Lexical matching over the inverted index.</summary>
+    Sparse,
+    /// <summary>ColBERT MaxSim.</summary>
+    Colbert,
+    /// <summary>FlagEmbedding's "All": colbert+sparse+dense with <see cref="SearchOptions.Weights"/>.</summary>
+    Hybrid,
+    /// <summary>Reciprocal rank fusion of the dense, sparse and ColBERT rankings.</summary>
+    Rrf,
+}
+
+public sealed record SearchOptions
+{
+    public SearchMode Mode { get; init; } = SearchMode.Hybrid;
+    public int TopK { get; init; } = 10;
+    public HybridWeights Weights { get; init; } = HybridWeights.Default;
+
+    /// <summary>No approximation anywhere: every document is scored in every mode.</summary>
+    public bool Exact { get; init; }
+
+    /// <summary>Without <see cref="Exact"/>: how many dense and how many sparse candidates are re-ranked by ColBERT/hybrid scores.</summary>
+    public int Candidates { get; init; } = 100;
+}
+
+/// <summary>One result: the document id (passage scores are aggregated per document by max) and its score.</summary>
+public sealed record SearchHit(string Id, float Score);
