@@ -1,10 +1,29 @@
+using M3.Bench.Encoder;
+
 namespace M3.Bench;
 
 public static class EncoderBench
 {
     public static int Run(string[] args)
     {
-        Console.Error.WriteLine("encoder benchmark: not yet implemented");
-        return 2;
+        if (args.FirstOrDefault() == EngineWorker.Flag) return EngineWorker.Run(args[1..]);
+        if (args.FirstOrDefault() == "--kernels")
+        {
+            var threads = args.Length > 1 ? int.Parse(args[1]) : Environment.ProcessorCount;
+            foreach (var (kernel, k, n, gflops) in MatMulCeiling.Kernels(threads))
+                Console.WriteLine($"{kernel,-44} K={k,-5} N={n,-5} {gflops,8:F1} GFLOP/s");
+            return 0;
+        }
+        BenchSettings settings;
+        try
+        {
+            settings = BenchSettings.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+        return EncoderBenchmark.Run(settings);
     }
 }

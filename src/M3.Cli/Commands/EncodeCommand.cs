@@ -22,23 +22,24 @@ public static class EncodeCommand
         var mcls = new Option<bool>("--mcls") { Description = "Dense vector by MCLS (an extra <s> every 256 tokens, states averaged), for long texts" };
         var maxLength = new Option<int>("--max-length") { Description = "Maximum tokens per text, <s> and </s> included; longer texts keep their first N-2 tokens", DefaultValueFactory = _ => 8192 };
         var batchSize = new Option<int>("--batch-size") { Description = "Maximum texts per forward pass", DefaultValueFactory = _ => M3EncodeOptions.Default.BatchSize };
+        var precision = new PrecisionOption();
         var command = new Command("encode", "Encode texts into BGE-M3's dense, sparse and ColBERT representations (all three when none is named)")
         {
-            model, input, output, dense, sparse, colbert, mcls, maxLength, batchSize,
+            model, input, output, dense, sparse, colbert, mcls, maxLength, batchSize, precision.Option,
         };
         command.SetAction(pr => CommandRunner.Run(() =>
         {
             var outputs = (pr.GetValue(dense) ? M3Outputs.Dense : 0) | (pr.GetValue(sparse) ? M3Outputs.Sparse : 0) | (pr.GetValue(colbert) ? M3Outputs.Colbert : 0);
             var options = EncodeOptions.Create(outputs == 0 ? M3Outputs.All : outputs, pr.GetValue(maxLength), pr.GetValue(batchSize), pr.GetValue(mcls));
-            return Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), options);
+            return Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), options, precision.GetValue(pr));
         }));
         return command;
     }
 
-    private static int Execute(string modelArg, string inputPath, string? outputPath, M3EncodeOptions options)
+    private static int Execute(string modelArg, string inputPath, string? outputPath, M3EncodeOptions options, M3Precision precision)
     {
         var texts = JsonLinesReader.Read(inputPath).Select(l => l.Value.RequireString("text", inputPath, l.Line)).ToList();
-        using var encoder = EncoderLoader.Load(modelArg);
+        using var encoder = EncoderLoader.Load(modelArg, new M3EncoderOptions { Precision = precision });
         using var outFile = new OutputFile(outputPath);
         ProgressBar.Run("encoding", texts.Count, progress =>
         {

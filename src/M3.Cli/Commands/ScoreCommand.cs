@@ -14,21 +14,23 @@ public static class ScoreCommand
         var output = new Option<string?>("--output") { Description = "Output JSON Lines file (default: stdout)" };
         var weights = new Option<string>("--weights") { Description = "Weights of dense, sparse and ColBERT in the combined scores", DefaultValueFactory = _ => "0.4,0.2,0.4" };
         var maxLength = new Option<int>("--max-length") { Description = "Maximum tokens per text", DefaultValueFactory = _ => 8192 };
+        var precision = new PrecisionOption();
         var command = new Command("score", "Score query/passage pairs: dense, sparse, colbert, sparse+dense, colbert+sparse+dense")
         {
-            model, input, output, weights, maxLength,
+            model, input, output, weights, maxLength, precision.Option,
         };
         command.SetAction(pr => CommandRunner.Run(() =>
-            Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), HybridWeights.Parse(pr.GetValue(weights)!), pr.GetValue(maxLength))));
+            Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), HybridWeights.Parse(pr.GetValue(weights)!), pr.GetValue(maxLength),
+                precision.GetValue(pr))));
         return command;
     }
 
-    private static int Execute(string modelArg, string inputPath, string? outputPath, HybridWeights weights, int maxLength)
+    private static int Execute(string modelArg, string inputPath, string? outputPath, HybridWeights weights, int maxLength, Core.Encoding.M3Precision precision)
     {
         var pairs = JsonLinesReader.Read(inputPath)
             .Select(l => (Query: l.Value.RequireString("query", inputPath, l.Line), Passage: l.Value.RequireString("passage", inputPath, l.Line)))
             .ToList();
-        using var encoder = EncoderLoader.Load(modelArg);
+        using var encoder = EncoderLoader.Load(modelArg, new Core.Encoding.M3EncoderOptions { Precision = precision });
         var options = EncodeOptions.Create(Core.Encoding.M3Outputs.All, maxLength, Core.Encoding.M3EncodeOptions.Default.BatchSize);
         var texts = pairs.SelectMany(p => new[] { p.Query, p.Passage }).ToList();
         var embeddings = ProgressBar.Run("encoding", texts.Count, progress => encoder.Encode(texts, options, progress));

@@ -37,7 +37,8 @@ public sealed class M3Encoder : IDisposable
             config = checkpoint.Config;
             if (tokenizer.VocabularySize > config.VocabSize)
                 throw new InvalidDataException($"{Path.Combine(modelDirectory, M3Config.FileName)}: vocab_size {config.VocabSize} is smaller than the tokenizer's {tokenizer.VocabularySize} tokens");
-            modelPath = GraphCache.GetOrBuild(checkpoint, options.CacheDirectory, options.Precision.ToString().ToLowerInvariant(), M3Graph.Build);
+            modelPath = GraphCache.GetOrBuild(checkpoint, options.CacheDirectory, options.Precision.ToString().ToLowerInvariant(),
+                (ck, model, data) => M3Graph.Build(ck, model, data, options.Precision));
         }
         var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (options.Threads > 0) sessionOptions.IntraOpNumThreads = options.Threads;
@@ -85,7 +86,7 @@ public sealed class M3Encoder : IDisposable
             if (s.Length > Config.MaxPositionEmbeddings - Config.PadTokenId - 1)
                 throw new ArgumentException($"sequence {i} has {s.Length} tokens; the model takes at most {Config.MaxPositionEmbeddings - Config.PadTokenId - 1}");
         }
-        foreach (var batch in Batching.Plan(sequences, options.BatchSize, options.MaxBatchTokens))
+        foreach (var batch in BatchPlan.Create(sequences.Select(s => s.Length).ToArray(), options).Batches)
         {
             RunBatch(sequences, batch, options, results);
             progress?.Report(batch.Length);
@@ -95,19 +96,8 @@ public sealed class M3Encoder : IDisposable
 
     private void RunBatch(IReadOnlyList<int[]> sequences, int[] batch, M3EncodeOptions options, M3Embedding[] results)
     {
-        int t = batch.Max(i => sequences[i].Length), b = batch.Length, h = HiddenSize;
-        var ids = new long[b * t];
-        var mask = new long[b * t];
-        Array.Fill(ids, Config.PadTokenId);
-        for (int r = 0; r < b; r++)
-        {
-            var s = sequences[batch[r]];
-            for (int p = 0; p < s.Length; p++)
-            {
-                ids[r * t + p] = s[p];
-                mask[r * t + p] = 1;
-            }
-        }
+        var (ids, mask, t) = BatchPlan.Pad(sequences, batch, Config.PadTokenId);
+        int b = batch.Length, h = HiddenSize;
 
         bool wantDense = (options.Outputs & M3Outputs.Dense) != 0;
         bool wantSparse = (options.Outputs & M3Outputs.Sparse) != 0;

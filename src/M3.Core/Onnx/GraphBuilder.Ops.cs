@@ -14,6 +14,9 @@ public sealed partial class GraphBuilder
     public GraphValue Div(GraphValue a, GraphValue b) => Elementwise("Div", a, b);
     public GraphValue Max(GraphValue a, GraphValue b) => Elementwise("Max", a, b);
 
+    /// <summary>a + b as the variadic Sum operator: same result as Add, but not matched by fusions that look for Add.</summary>
+    public GraphValue Sum(GraphValue a, GraphValue b) => Elementwise("Sum", a, b);
+
     public GraphValue Erf(GraphValue x) => Node("Erf", [x], x.Type, x.Shape);
     public GraphValue Relu(GraphValue x) => Node("Relu", [x], x.Type, x.Shape);
     public GraphValue Softmax(GraphValue x, int axis = -1) => Node("Softmax", [x], x.Type, x.Shape, [Int("axis", axis)]);
@@ -45,6 +48,38 @@ public sealed partial class GraphBuilder
 
     /// <summary>x · Wᵀ + b with W stored as ONNX wants it ([in, out], i.e. PyTorch's Linear weight transposed).</summary>
     public GraphValue Linear(GraphValue x, GraphValue weightInOut, GraphValue bias) => Add(MatMul(x, weightInOut), bias);
+
+    /// <summary>
+    /// com.microsoft DynamicQuantizeMatMul: x (float) quantized per tensor to uint8 at run time, times int8 weights [in, out]
+    /// with one scale and zero point per output column, plus a float bias — ONNX Runtime's VNNI-backed int8 kernel.
+    /// </summary>
+    public GraphValue DynamicQuantizeMatMul(GraphValue x, GraphValue weightInOut, GraphValue scale, GraphValue zeroPoint, GraphValue bias)
+    {
+        RequireType(weightInOut, "DynamicQuantizeMatMul weight", DataType.Int8, DataType.Uint8);
+        if (x.Rank < 2 || weightInOut.Rank != 2 || !Same(x.Shape[^1], weightInOut.Shape[0])) throw ShapeError("DynamicQuantizeMatMul", x, weightInOut);
+        var n = weightInOut.Shape[1];
+        foreach (var v in new[] { scale, zeroPoint, bias })
+            if (v.Rank != 1 || !Same(v.Shape[0], n)) throw ShapeError("DynamicQuantizeMatMul", weightInOut, v);
+        return Node("DynamicQuantizeMatMul", [x, weightInOut, scale, zeroPoint, bias], x.Type, [.. x.Shape[..^1], n], domain: "com.microsoft");
+    }
+
+    /// <summary>
+    /// com.microsoft MultiHeadAttention on projected q, k, v [batch, seq, hidden]: softmax(q·kᵀ/√d + mask)·v per head in one
+    /// kernel, without the reshapes, transposes and score tensors of the op-by-op form. <paramref name="keyPaddingMask"/> is
+    /// int32 [batch, seq], 1 for tokens and 0 for padding (padding keys get −10000 added: exp underflows to exactly 0).
+    /// </summary>
+    public GraphValue MultiHeadAttention(GraphValue q, GraphValue k, GraphValue v, GraphValue keyPaddingMask, long heads)
+    {
+        if (q.Rank != 3 || !q.Shape.SequenceEqual(k.Shape, DimComparer) || !q.Shape.SequenceEqual(v.Shape, DimComparer)) throw ShapeError("MultiHeadAttention", q, k);
+        RequireType(keyPaddingMask, "MultiHeadAttention key_padding_mask", DataType.Int32);
+        if (keyPaddingMask.Rank != 2 || !Same(keyPaddingMask.Shape[0], q.Shape[0]) || !Same(keyPaddingMask.Shape[1], k.Shape[1]))
+            throw ShapeError("MultiHeadAttention", k, keyPaddingMask);
+        if (!q.Shape[2].IsFixed || q.Shape[2].Value % heads != 0) throw new ArgumentException($"MultiHeadAttention: hidden size of {q} is not divisible by {heads} heads");
+        var noBias = new GraphValue("", q.Type, []); // optional input left out: ONNX marks it with an empty name
+        return Node("MultiHeadAttention", [q, k, v, noBias, keyPaddingMask], q.Type, q.Shape, [Int("num_heads", heads)], domain: "com.microsoft");
+    }
+
+    private static readonly IEqualityComparer<Dim> DimComparer = EqualityComparer<Dim>.Create((a, b) => Same(a, b), d => d.GetHashCode());
 
     public GraphValue LayerNorm(GraphValue x, GraphValue scale, GraphValue bias, double epsilon)
     {
@@ -91,6 +126,16 @@ public sealed partial class GraphBuilder
         var d = shape[axis];
         shape[axis] = d.IsFixed ? d.Value - start : $"{d.Symbol}-{start}";
         return Node("Slice", [x, Int64s(start), Int64s(long.MaxValue), Int64s(axis)], x.Type, shape);
+    }
+
+    /// <summary>x[..., start:end, ...] along <paramref name="axis"/>, whose size must be fixed.</summary>
+    public GraphValue Slice(GraphValue x, int axis, long start, long end)
+    {
+        var d = x.Shape[axis];
+        if (!d.IsFixed || start < 0 || end > d.Value || start >= end) throw new ArgumentException($"Slice: [{start}, {end}) of axis {axis} of {x}");
+        var shape = (Dim[])x.Shape.Clone();
+        shape[axis] = end - start;
+        return Node("Slice", [x, Int64s(start), Int64s(end), Int64s(axis)], x.Type, shape);
     }
 
     /// <summary>L2 norm over the last axis, kept as a size-1 axis.</summary>

@@ -32,7 +32,7 @@ public sealed class EncoderBehaviourTests(EncoderFixture fixture) : IClassFixtur
     public void Batches_respect_the_token_budget_and_keep_long_texts_alone()
     {
         int[][] seqs = [new int[10], new int[500], new int[40], new int[40], new int[3]];
-        var plan = Batching.Plan(seqs, batchSize: 16, maxBatchTokens: 100);
+        var plan = BatchPlan.Create(seqs.Select(s => s.Length).ToArray(), batchSize: 16, maxBatchTokens: 100).Batches;
         Assert.Equal([1], plan[0]);
         foreach (var batch in plan)
             Assert.True(batch.Length == 1 || batch.Length * batch.Max(i => seqs[i].Length) <= 100);

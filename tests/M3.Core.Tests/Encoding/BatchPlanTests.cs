@@ -1,0 +1,39 @@
+using M3.Core.Encoding;
+
+namespace M3.Core.Tests.Encoding;
+
+public sealed class BatchPlanTests
+{
+    [Fact]
+    public void Batches_are_longest_first_and_limited_by_count()
+    {
+        var plan = BatchPlan.Create([3, 9, 5, 9, 1], batchSize: 2, maxBatchTokens: null);
+        Assert.Equal([[1, 3], [2, 0], [4]], plan.Batches);
+        Assert.Equal(27, plan.RealTokens);
+        Assert.Equal(2 * 9 + 2 * 5 + 1, plan.PaddedTokens);
+        Assert.Equal(29.0 / 27 - 1, plan.PaddingWaste, 12);
+    }
+
+    [Fact]
+    public void Token_budget_caps_padded_tokens_and_a_longer_text_runs_alone()
+    {
+        var plan = BatchPlan.Create([100, 30, 30, 30, 30, 8192], batchSize: 16, maxBatchTokens: 64);
+        Assert.Equal([[5], [0], [1, 2], [3, 4]], plan.Batches);
+        foreach (var batch in plan.Batches.Skip(2)) Assert.True(batch.Length * 30 <= 64);
+    }
+
+    [Fact]
+    public void Equal_lengths_keep_input_order_and_waste_nothing()
+    {
+        var plan = BatchPlan.Create([4, 4, 4], batchSize: 16, maxBatchTokens: null);
+        Assert.Equal([[0, 1, 2]], plan.Batches);
+        Assert.Equal(0, plan.PaddingWaste);
+    }
+
+    [Fact]
+    public void Invalid_limits_are_refused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => BatchPlan.Create([1], 0, null));
+        Assert.Throws<ArgumentOutOfRangeException>(() => BatchPlan.Create([1], 1, 0));
+    }
+}
