@@ -1,6 +1,7 @@
 using System.CommandLine;
 using M3.Cli.Infrastructure;
 using M3.Core.Scoring;
+using M3.Core.Serialization;
 
 namespace M3.Cli.Commands;
 
@@ -38,16 +39,7 @@ public static class ScoreCommand
         for (int i = 0; i < pairs.Count; i++)
         {
             var s = M3Scores.All(embeddings[2 * i], embeddings[2 * i + 1], weights);
-            JsonLineWriter.WriteLine(outFile.Writer, json =>
-            {
-                json.WriteStartObject();
-                json.WriteNumber("dense", s.Dense);
-                json.WriteNumber("sparse", s.Sparse);
-                json.WriteNumber("colbert", s.Colbert);
-                json.WriteNumber("sparse+dense", s.SparseDense);
-                json.WriteNumber("colbert+sparse+dense", s.ColbertSparseDense);
-                json.WriteEndObject();
-            });
+            JsonLineWriter.WriteLine(outFile.Writer, json => EmbeddingJson.WriteScores(json, s));
         }
         outFile.Commit();
         return 0;

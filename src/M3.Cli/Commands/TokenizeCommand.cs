@@ -1,5 +1,6 @@
 using System.CommandLine;
 using M3.Cli.Infrastructure;
+using M3.Core.Serialization;
 using M3.Tokenization;
 
 namespace M3.Cli.Commands;
@@ -64,15 +65,6 @@ public static class TokenizeCommand
         return 0;
     }
 
-    private static void WriteLine(TextWriter writer, TokenizedText result) => JsonLineWriter.WriteLine(writer, json =>
-    {
-        json.WriteStartObject();
-        json.WriteStartArray("ids");
-        foreach (int id in result.Ids) json.WriteNumberValue(id);
-        json.WriteEndArray();
-        json.WriteStartArray("tokens");
-        foreach (var token in result.Tokens) json.WriteStringValue(token);
-        json.WriteEndArray();
-        json.WriteEndObject();
-    });
+    private static void WriteLine(TextWriter writer, TokenizedText result) =>
+        JsonLineWriter.WriteLine(writer, json => EmbeddingJson.WriteTokens(json, result));
 }

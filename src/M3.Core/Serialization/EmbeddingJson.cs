@@ -42,6 +42,31 @@ public static class EmbeddingJson
         w.WriteEndObject();
     }
 
+    /// <summary>FlagEmbedding's five pair scores: <c>{"dense", "sparse", "colbert", "sparse+dense", "colbert+sparse+dense"}</c>.</summary>
+    public static void WriteScores(Utf8JsonWriter w, M3.Core.Scoring.PairScores s)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("dense", s.Dense);
+        w.WriteNumber("sparse", s.Sparse);
+        w.WriteNumber("colbert", s.Colbert);
+        w.WriteNumber("sparse+dense", s.SparseDense);
+        w.WriteNumber("colbert+sparse+dense", s.ColbertSparseDense);
+        w.WriteEndObject();
+    }
+
+    /// <summary>A tokenized text: <c>{"ids": [...], "tokens": [...]}</c>.</summary>
+    public static void WriteTokens(Utf8JsonWriter w, M3.Tokenization.TokenizedText t)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("ids");
+        foreach (int id in t.Ids) w.WriteNumberValue(id);
+        w.WriteEndArray();
+        w.WriteStartArray("tokens");
+        foreach (var token in t.Tokens) w.WriteStringValue(token);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
     public static void WriteVector(Utf8JsonWriter w, ReadOnlySpan<float> values)
     {
         w.WriteStartArray();

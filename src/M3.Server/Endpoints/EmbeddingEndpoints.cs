@@ -87,14 +87,7 @@ internal static class EmbeddingEndpoints
                 w.WriteStartArray();
                 for (int i = 0; i < e.Length; i += 2)
                 {
-                    var s = M3Scores.All(e[i], e[i + 1], weights);
-                    w.WriteStartObject();
-                    w.WriteNumber("dense", s.Dense);
-                    w.WriteNumber("sparse", s.Sparse);
-                    w.WriteNumber("colbert", s.Colbert);
-                    w.WriteNumber("sparse+dense", s.SparseDense);
-                    w.WriteNumber("colbert+sparse+dense", s.ColbertSparseDense);
-                    w.WriteEndObject();
+                    EmbeddingJson.WriteScores(w, M3Scores.All(e[i], e[i + 1], weights));
                 }
                 w.WriteEndArray();
             });
@@ -111,15 +104,7 @@ internal static class EmbeddingEndpoints
                 w.WriteStartArray();
                 foreach (var text in inputs)
                 {
-                    var t = tokenizer.Encode(text, encoding.Options(M3Outputs.Dense).MaxLength);
-                    w.WriteStartObject();
-                    w.WriteStartArray("ids");
-                    foreach (var id in t.Ids) w.WriteNumberValue(id);
-                    w.WriteEndArray();
-                    w.WriteStartArray("tokens");
-                    foreach (var tok in t.Tokens) w.WriteStringValue(tok);
-                    w.WriteEndArray();
-                    w.WriteEndObject();
+                    EmbeddingJson.WriteTokens(w, tokenizer.Encode(text, encoding.Options(M3Outputs.Dense).MaxLength));
                 }
                 w.WriteEndArray();
             });
