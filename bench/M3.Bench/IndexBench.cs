@@ -14,8 +14,8 @@ public static class IndexBench
 {
     public static int Run(string[] args)
     {
-        int docs = IntArg(args, "--docs", 100_000), queries = IntArg(args, "--queries", 200);
-        var model = StringArg(args, "--model") ?? Path.Combine(RepoRoot(), "tests", "fixtures", "tiny-m3");
+        int docs = Args.Int(args, "--docs", 100_000), queries = Args.Int(args, "--queries", 200);
+        var model = Args.String(args, "--model") ?? Path.Combine(Args.RepoRoot(), "tests", "fixtures", "tiny-m3");
         var pool = File.ReadLines(Path.Combine(model, "tokenizer_golden.jsonl"))
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!).ToList();
         string Doc(int i) => $"{pool[i % pool.Count]} {pool[(i * 31 + 7) % pool.Count]} {i}";
@@ -77,21 +77,5 @@ public static class IndexBench
             latency_ms = rows.ToDictionary(r => r.Mode, r => new { p50 = Math.Round(r.P50, 3), p99 = Math.Round(r.P99, 3) }),
         }));
         return 0;
-    }
-
-    private static int IntArg(string[] args, string name, int fallback) =>
-        StringArg(args, name) is { } v ? int.Parse(v) : fallback;
-
-    private static string? StringArg(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "M3Sharp.slnx"))) return d.FullName;
-        throw new DirectoryNotFoundException("repository root (M3Sharp.slnx) not found");
     }
 }

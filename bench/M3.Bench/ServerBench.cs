@@ -1,10 +1,90 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using M3.Core.Encoding;
+using M3.Server;
+
 namespace M3.Bench;
 
+/// <summary>
+/// Load test of the HTTP server on loopback: concurrent clients post mixed short and long texts to /v1/embeddings for a
+/// bounded time; every response is checked against an offline encoding of the same text; throughput is compared with
+/// offline encoding of the same inputs (batching should keep the server near it).
+/// usage: server [--seconds 60] [--clients 32] [--model DIR]
+/// </summary>
 public static class ServerBench
 {
     public static int Run(string[] args)
     {
-        Console.Error.WriteLine("server benchmark: not yet implemented");
-        return 2;
+        int seconds = Args.Int(args, "--seconds", 60), clients = Args.Int(args, "--clients", 32);
+        var model = Args.String(args, "--model") ?? Path.Combine(Args.RepoRoot(), "tests", "fixtures", "tiny-m3");
+        var pool = File.ReadLines(Path.Combine(Args.RepoRoot(), "tests", "fixtures", "tiny-m3", "tokenizer_golden.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!).ToList();
+        // Mixed inputs: mostly short lines, every tenth a long one of ~40 lines.
+        var texts = Enumerable.Range(0, 512).Select(i => i % 10 == 0
+            ? string.Join(" ", Enumerable.Range(0, 40).Select(j => pool[(i * 41 + j) % pool.Count]))
+            : pool[(i * 13) % pool.Count]).ToList();
+
+        using var encoder = M3Encoder.Load(model);
+        encoder.Encode(texts.Take(16).ToList());
+        var sw = Stopwatch.StartNew();
+        var offline = encoder.Encode(texts);
+        double offlineSeconds = sw.Elapsed.TotalSeconds;
+        long offlineTokens = offline.Sum(e => (long)e.TokenCount);
+
+        return RunAsync(model, texts, offline.Select(e => e.Dense!).ToList(), offline.Select(e => e.TokenCount).ToList(),
+            offlineTokens / offlineSeconds, seconds, clients).GetAwaiter().GetResult();
+    }
+
+    private static async Task<int> RunAsync(string model, List<string> texts, List<float[]> expected, List<int> tokenCounts,
+        double offlineTokensPerSecond, int seconds, int clients)
+    {
+        await using var server = M3Server.Create(new ServerOptions { ModelDirectory = model, Urls = "http://127.0.0.1:0" });
+        await server.StartAsync();
+        await server.Host.Loading;
+        using var http = new HttpClient { BaseAddress = new Uri(server.Addresses[0]), Timeout = TimeSpan.FromSeconds(120) };
+
+        var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+        long ok = 0, failed = 0, mismatched = 0, tokens = 0, next = 0;
+        var stop = DateTime.UtcNow.AddSeconds(seconds);
+        var total = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+        {
+            while (DateTime.UtcNow < stop)
+            {
+                int i = (int)(Interlocked.Increment(ref next) % texts.Count);
+                var t = Stopwatch.StartNew();
+                try
+                {
+                    using var r = await http.PostAsJsonAsync("/v1/embeddings", new { input = texts[i] });
+                    if (!r.IsSuccessStatusCode) { Interlocked.Increment(ref failed); continue; }
+                    using var doc = JsonDocument.Parse(await r.Content.ReadAsStreamAsync());
+                    var v = doc.RootElement.GetProperty("data")[0].GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray();
+                    latencies.Add(t.Elapsed.TotalMilliseconds);
+                    if (v.Length != expected[i].Length || v.Zip(expected[i]).Any(p => Math.Abs(p.First - p.Second) > 1e-5f)) Interlocked.Increment(ref mismatched);
+                    else { Interlocked.Increment(ref ok); Interlocked.Add(ref tokens, tokenCounts[i]); }
+                }
+                catch (HttpRequestException) { Interlocked.Increment(ref failed); }
+            }
+        }));
+        double elapsed = total.Elapsed.TotalSeconds;
+        var sorted = latencies.Order().ToList();
+        double p50 = sorted.Count > 0 ? sorted[sorted.Count / 2] : 0, p99 = sorted.Count > 0 ? sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * 0.99))] : 0;
+        double tps = tokens / elapsed;
+
+        Console.WriteLine($"server load test: {clients} clients, {seconds} s, model {Path.GetFileName(model)}, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"{"requests ok",-22}{ok,12}\n{"failed / mismatched",-22}{failed,6} / {mismatched}\n{"requests/s",-22}{ok / elapsed,12:F1}");
+        Console.WriteLine($"{"tokens/s (server)",-22}{tps,12:F0}\n{"tokens/s (offline)",-22}{offlineTokensPerSecond,12:F0}\n{"ratio",-22}{tps / offlineTokensPerSecond,12:F2}");
+        Console.WriteLine($"{"latency p50 / p99 ms",-22}{p50,6:F1} / {p99:F1}");
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            clients, seconds, ok, failed, mismatched,
+            requests_per_s = Math.Round(ok / elapsed, 1),
+            tokens_per_s = Math.Round(tps, 1),
+            offline_tokens_per_s = Math.Round(offlineTokensPerSecond, 1),
+            ratio_to_offline = Math.Round(tps / offlineTokensPerSecond, 3),
+            p50_ms = Math.Round(p50, 2), p99_ms = Math.Round(p99, 2),
+        }));
+        return failed == 0 && mismatched == 0 ? 0 : 1;
     }
 }
