@@ -16,8 +16,9 @@ public static class EvalCommand
         var qrels = new Option<string>("--qrels") { Description = "qrels TSV (query-id, corpus-id, score; header optional)", Required = true };
         var modes = new Option<string>("--modes") { Description = "Comma-separated modes", DefaultValueFactory = _ => string.Join(",", Evaluator.AllModes) };
         var weights = new Option<string>("--weights") { Description = "Hybrid weights of dense, sparse, ColBERT", DefaultValueFactory = _ => "0.4,0.2,0.4" };
+        var precision = new PrecisionOption();
         var model = new Option<string?>("--model") { Description = "Model to encode queries (default: the one recorded in the index)" };
-        var command = new Command("eval", "Evaluate retrieval per mode: one JSON line {mode, ndcg@10, recall@100, mrr@10, queries} each") { index, queries, qrels, modes, weights, model };
+        var command = new Command("eval", "Evaluate retrieval per mode: one JSON line {mode, ndcg@10, recall@100, mrr@10, queries} each") { index, queries, qrels, modes, weights, model, precision.Option };
         command.SetAction(pr => CommandRunner.Run(() =>
         {
             var modeList = pr.GetValue(modes)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -25,7 +26,7 @@ public static class EvalCommand
             var q = BeirData.ReadQueries(pr.GetValue(queries)!);
             var judgements = BeirData.ReadQrels(pr.GetValue(qrels)!);
             using var ix = M3Index.Open(pr.GetValue(index)!);
-            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model);
+            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) });
             var results = ProgressBar.Run("evaluating", (long)q.Count * modeList.Length, progress =>
                 Evaluator.Run(ix, encoder, q, judgements, modeList, HybridWeights.Parse(pr.GetValue(weights)!), progress));
             foreach (var r in results)

@@ -28,14 +28,15 @@ public static class IndexCommand
         var passages = new Option<int?>("--passage-tokens") { Description = "New index only: split documents longer than N tokens into overlapping passages (scores aggregate per document by max)" };
         var overlap = new Option<int>("--passage-overlap") { Description = "New index only: tokens shared by consecutive passages", DefaultValueFactory = _ => 32 };
         var half = new Option<bool>("--colbert-float16") { Description = "New index only: store ColBERT vectors as float16 (half the size; not exact)" };
-        var command = new Command("add", "Encode documents and add them to the index, one committed transaction per batch") { index, model, input, batch, passages, overlap, half };
+        var precision = new PrecisionOption();
+        var command = new Command("add", "Encode documents and add them to the index, one committed transaction per batch") { index, model, input, batch, passages, overlap, half, precision.Option };
         command.SetAction(pr => CommandRunner.Run(() =>
         {
             var path = pr.GetValue(input)!;
             int batchSize = pr.GetValue(batch);
             if (batchSize < 1) throw new CliError($"--batch-size must be at least 1, got {batchSize}");
             var lines = JsonLinesReader.Read(path).Select(l => ReadDocument(l.Value, path, l.Line)).ToList();
-            using var encoder = EncoderLoader.Load(pr.GetValue(model)!);
+            using var encoder = EncoderLoader.Load(pr.GetValue(model)!, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) });
             var options = new IndexOptions { PassageTokens = pr.GetValue(passages), PassageOverlap = pr.GetValue(overlap), ColbertFloat16 = pr.GetValue(half) };
             // A local model folder is recorded absolute, so searches from any working directory find it.
             var modelArg = pr.GetValue(model)!;

@@ -16,8 +16,9 @@ public static class SearchCommand
         var topK = new Option<int>("--top-k") { Description = "Number of hits", DefaultValueFactory = _ => 10 };
         var weights = new Option<string>("--weights") { Description = "Hybrid weights of dense, sparse, ColBERT", DefaultValueFactory = _ => "0.4,0.2,0.4" };
         var exact = new Option<bool>("--exact") { Description = "No approximation anywhere: every document scored in every mode" };
+        var precision = new PrecisionOption();
         var model = new Option<string?>("--model") { Description = "Model to encode the query (default: the one recorded in the index)" };
-        var command = new Command("search", "Search an index; prints {\"id\": ..., \"score\": ...} per hit, best first") { index, query, mode, topK, weights, exact, model };
+        var command = new Command("search", "Search an index; prints {\"id\": ..., \"score\": ...} per hit, best first") { index, query, mode, topK, weights, exact, model, precision.Option };
         command.SetAction(pr => CommandRunner.Run(() =>
         {
             int k = pr.GetValue(topK);
@@ -30,7 +31,7 @@ public static class SearchCommand
                 Exact = pr.GetValue(exact),
             };
             using var ix = M3Index.Open(pr.GetValue(index)!);
-            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model);
+            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) });
             foreach (var hit in ix.Search(pr.GetValue(query)!, encoder, options))
                 JsonLineWriter.WriteLine(Console.Out, json =>
                 {
