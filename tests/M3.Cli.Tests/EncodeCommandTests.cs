@@ -22,11 +22,8 @@ public sealed class EncodeCommandTests : IDisposable
 
     private static (int ExitCode, string Stderr) Run(System.CommandLine.Command command, params string[] args)
     {
-        var previous = Console.Error;
-        var stderr = new StringWriter();
-        Console.SetError(stderr);
-        try { return (command.Parse(args).Invoke(), stderr.ToString()); }
-        finally { Console.SetError(previous); }
+        var (code, _, stderr) = CliRun.Invoke(command, args);
+        return (code, stderr);
     }
 
     private static JsonElement Golden()

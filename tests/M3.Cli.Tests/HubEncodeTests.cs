@@ -37,16 +37,8 @@ public sealed class HubEncodeTests : IAsyncLifetime
         Directory.Delete(_dir, true);
     }
 
-    private int Encode(string model, string output)
-    {
-        var previous = Console.Error;
-        Console.SetError(new StringWriter());
-        try
-        {
-            return EncodeCommand.Create().Parse(["--model", model, "--input", Path.Combine(TestPaths.RepoRoot, "examples", "texts.jsonl"), "--output", output]).Invoke();
-        }
-        finally { Console.SetError(previous); }
-    }
+    private static int Encode(string model, string output) =>
+        CliRun.Invoke(EncodeCommand.Create(), "--model", model, "--input", Path.Combine(TestPaths.RepoRoot, "examples", "texts.jsonl"), "--output", output).ExitCode;
 
     [Fact]
     public void Encoding_a_hub_id_downloads_once_and_equals_the_local_folder()

@@ -23,19 +23,8 @@ public sealed class IndexCommandTests : IDisposable
         Directory.Delete(_dir, true);
     }
 
-    private static (int ExitCode, string Stdout, string Stderr) Run(System.CommandLine.Command command, params string[] args)
-    {
-        var (previousOut, previousErr) = (Console.Out, Console.Error);
-        var (stdout, stderr) = (new StringWriter(), new StringWriter());
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try { return (command.Parse(args).Invoke(), stdout.ToString(), stderr.ToString()); }
-        finally
-        {
-            Console.SetOut(previousOut);
-            Console.SetError(previousErr);
-        }
-    }
+    private static (int ExitCode, string Stdout, string Stderr) Run(System.CommandLine.Command command, params string[] args) =>
+        CliRun.Invoke(command, args);
 
     private static List<string> GoldenTexts(int count) =>
         File.ReadLines(Path.Combine(TestPaths.TinyM3, "tokenizer_golden.jsonl"))

@@ -14,17 +14,8 @@ public sealed class TokenizeCommandTests : IDisposable
 
     private static (int ExitCode, string Stderr) Run(params string[] args)
     {
-        var previous = Console.Error;
-        var stderr = new StringWriter();
-        Console.SetError(stderr);
-        try
-        {
-            return (TokenizeCommand.Create().Parse(args).Invoke(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        var (code, _, stderr) = CliRun.Invoke(TokenizeCommand.Create(), args);
+        return (code, stderr);
     }
 
     private string Input(params string[] lines)
