@@ -31,7 +31,7 @@ internal sealed class Encoding(ServerOptions options, ModelHost host, Batching.E
     public async Task<M3Embedding[]> EncodeAsync(IReadOnlyList<string> texts, M3EncodeOptions encodeOptions)
     {
         CheckLimits(texts);
-        _ = host.Encoder;
+        _ = host.Encoder; // 503 while the model loads (or failed to), before anything is queued
         var task = scheduler.TryEncode(texts, encodeOptions) ?? throw new ApiError(429, "the server is at capacity; retry shortly");
         return await task;
     }
