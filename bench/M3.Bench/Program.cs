@@ -6,5 +6,6 @@ return args.FirstOrDefault() switch
     "tokenizer" => TokenizerBench.Run(args[1..]),
     "index" => IndexBench.Run(args[1..]),
     "server" => ServerBench.Run(args[1..]),
+    "long" => LongTextBench.Run(args[1..]),
     _ => EncoderBench.Run(args),
 };

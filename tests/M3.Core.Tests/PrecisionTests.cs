@@ -70,9 +70,12 @@ public sealed class PrecisionTests : IDisposable
         var layers = M3.Core.Checkpoint.M3Config.Load(TestPaths.TinyM3).NumHiddenLayers;
         // Per layer: Q, K and V packed into one product, the attention output, and the two feed-forward projections.
         Assert.Equal(4 * layers, graph.Node.Count(n => n.OpType == "DynamicQuantizeMatMul" && n.Domain == "com.microsoft"));
-        // Attention runs fused; only the two heads remain float MatMuls.
-        Assert.Equal(layers, graph.Node.Count(n => n.OpType == "MultiHeadAttention"));
-        Assert.Equal(2, graph.Node.Count(n => n.OpType == "MatMul"));
+        // Attention runs fused, in one of two branches per layer (with a padding mask, or without for flash attention);
+        // only the two heads remain float MatMuls.
+        Assert.Equal(layers, graph.Node.Count(n => n.OpType == "If"));
+        var branchNodes = graph.Node.Where(n => n.OpType == "If").SelectMany(n => n.Attribute).SelectMany(a => a.G.Node).ToList();
+        Assert.Equal(2 * layers, branchNodes.Count(n => n.OpType == "MultiHeadAttention"));
+        Assert.Equal(2, graph.Node.Concat(branchNodes).Count(n => n.OpType == "MatMul"));
     }
 
     [Fact]

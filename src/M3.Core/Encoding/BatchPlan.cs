@@ -4,7 +4,8 @@ namespace M3.Core.Encoding;
 /// How texts of known token lengths are grouped into padded forward passes: sorted longest first (so an out-of-memory batch
 /// shows up at once, as in FlagEmbedding), at most <see cref="M3EncodeOptions.BatchSize"/> texts per batch and, when
 /// <see cref="M3EncodeOptions.MaxBatchTokens"/> is set, at most that many padded tokens (batch count × longest length);
-/// a text longer than the budget runs alone. Sorting keeps similar lengths together, which is what keeps padding small.
+/// a text longer than the budget runs alone, and so does every text of <see cref="AloneFromTokens"/> tokens or more.
+/// Sorting keeps similar lengths together, which is what keeps padding small.
 /// </summary>
 public sealed class BatchPlan
 {
@@ -14,6 +15,12 @@ public sealed class BatchPlan
         RealTokens = realTokens;
         PaddedTokens = paddedTokens;
     }
+
+    /// <summary>
+    /// Texts this long run alone: an unpadded batch takes the flash-attention kernel (twice as fast at 2,000 tokens), and
+    /// padding a long text's neighbour costs quadratic attention while the projections gain nothing from more rows.
+    /// </summary>
+    public const int AloneFromTokens = (int)Onnx.Packing.FlashFromTokens;
 
     /// <summary>Each batch's text indices (into the planned lengths), longest first.</summary>
     public IReadOnlyList<int[]> Batches { get; }
@@ -46,6 +53,7 @@ public sealed class BatchPlan
             var longest = lengths[order[start]]; // sorted: the first text of a batch is its longest
             var count = Math.Min(batchSize, order.Length - start);
             if (maxBatchTokens is { } budget) count = Math.Clamp(budget / Math.Max(longest, 1), 1, count);
+            if (longest >= AloneFromTokens) count = 1;
             var batch = order.AsSpan(start, count).ToArray();
             batches.Add(batch);
             foreach (var i in batch) real += lengths[i];

@@ -66,17 +66,22 @@ public sealed partial class GraphBuilder
     /// <summary>
     /// com.microsoft MultiHeadAttention on projected q, k, v [batch, seq, hidden]: softmax(q·kᵀ/√d + mask)·v per head in one
     /// kernel, without the reshapes, transposes and score tensors of the op-by-op form. <paramref name="keyPaddingMask"/> is
-    /// int32 [batch, seq], 1 for tokens and 0 for padding (padding keys get −10000 added: exp underflows to exactly 0).
+    /// int32 [batch, seq], 1 for tokens and 0 for padding (padding keys get −10000 added: exp underflows to exactly 0); null
+    /// when no key is padding, which lets ONNX Runtime take its flash-attention kernel.
     /// </summary>
-    public GraphValue MultiHeadAttention(GraphValue q, GraphValue k, GraphValue v, GraphValue keyPaddingMask, long heads)
+    public GraphValue MultiHeadAttention(GraphValue q, GraphValue k, GraphValue v, GraphValue? keyPaddingMask, long heads)
     {
         if (q.Rank != 3 || !q.Shape.SequenceEqual(k.Shape, DimComparer) || !q.Shape.SequenceEqual(v.Shape, DimComparer)) throw ShapeError("MultiHeadAttention", q, k);
-        RequireType(keyPaddingMask, "MultiHeadAttention key_padding_mask", DataType.Int32);
-        if (keyPaddingMask.Rank != 2 || !Same(keyPaddingMask.Shape[0], q.Shape[0]) || !Same(keyPaddingMask.Shape[1], k.Shape[1]))
-            throw ShapeError("MultiHeadAttention", k, keyPaddingMask);
+        if (keyPaddingMask != null)
+        {
+            RequireType(keyPaddingMask, "MultiHeadAttention key_padding_mask", DataType.Int32);
+            if (keyPaddingMask.Rank != 2 || !Same(keyPaddingMask.Shape[0], q.Shape[0]) || !Same(keyPaddingMask.Shape[1], k.Shape[1]))
+                throw ShapeError("MultiHeadAttention", k, keyPaddingMask);
+        }
         if (!q.Shape[2].IsFixed || q.Shape[2].Value % heads != 0) throw new ArgumentException($"MultiHeadAttention: hidden size of {q} is not divisible by {heads} heads");
         var noBias = new GraphValue("", q.Type, []); // optional input left out: ONNX marks it with an empty name
-        return Node("MultiHeadAttention", [q, k, v, noBias, keyPaddingMask], q.Type, q.Shape, [Int("num_heads", heads)], domain: "com.microsoft");
+        GraphValue[] inputs = keyPaddingMask == null ? [q, k, v] : [q, k, v, noBias, keyPaddingMask];
+        return Node("MultiHeadAttention", inputs, q.Type, q.Shape, [Int("num_heads", heads)], domain: "com.microsoft");
     }
 
     private static readonly IEqualityComparer<Dim> DimComparer = EqualityComparer<Dim>.Create((a, b) => Same(a, b), d => d.GetHashCode());
@@ -138,21 +143,96 @@ public sealed partial class GraphBuilder
         return Node("Slice", [x, Int64s(start), Int64s(end), Int64s(axis)], x.Type, shape);
     }
 
-    /// <summary>L2 norm over the last axis, kept as a size-1 axis.</summary>
-    public GraphValue ReduceL2LastAxis(GraphValue x)
+    /// <summary>ONNX Flatten: [d0·…·d(axis−1), d(axis)·…] (axis = rank gives a trailing 1).</summary>
+    public GraphValue Flatten(GraphValue x, int axis)
     {
-        var shape = (Dim[])x.Shape.Clone();
-        shape[^1] = 1;
-        return Node("ReduceL2", [x], x.Type, shape, [Ints("axes", [-1]), Int("keepdims", 1)]);
+        if (axis < 1 || axis > x.Rank) throw new ArgumentException($"Flatten: axis {axis} of {x}");
+        return Node("Flatten", [x], x.Type, [Product(x.Shape[..axis]), Product(x.Shape[axis..])], [Int("axis", axis)]);
     }
 
-    private GraphValue Int64Scalar(long value)
+    /// <summary>Indices of the non-zero elements, [rank, count]; <paramref name="count"/> names the run-time count.</summary>
+    public GraphValue NonZero(GraphValue x, string count) => Node("NonZero", [x], DataType.Int64, [x.Rank, count]);
+
+    /// <summary>A copy of <paramref name="data"/> with the rows named by <paramref name="indices"/> ([n, 1]) replaced by <paramref name="updates"/>.</summary>
+    public GraphValue ScatterRows(GraphValue data, GraphValue indices, GraphValue updates)
+    {
+        RequireType(indices, "ScatterND indices", DataType.Int64);
+        if (indices.Rank != 2 || !Same(indices.Shape[1], 1) || updates.Rank != data.Rank || !Same(updates.Shape[0], indices.Shape[0])
+            || !updates.Shape[1..].SequenceEqual(data.Shape[1..], DimComparer))
+            throw ShapeError("ScatterND", data, updates);
+        return Node("ScatterND", [data, indices, updates], data.Type, data.Shape);
+    }
+
+    /// <summary>The shape of <paramref name="x"/> as an int64 vector.</summary>
+    public GraphValue Shape(GraphValue x) => Node("Shape", [x], DataType.Int64, [x.Rank]);
+
+    public GraphValue Concat(int axis, params GraphValue[] values)
+    {
+        var shape = (Dim[])values[0].Shape.Clone();
+        foreach (var v in values.Skip(1))
+        {
+            if (v.Type != values[0].Type || v.Rank != shape.Length) throw ShapeError("Concat", values[0], v);
+            shape[axis] = shape[axis].IsFixed && v.Shape[axis].IsFixed ? shape[axis].Value + v.Shape[axis].Value : $"{shape[axis]}+{v.Shape[axis]}";
+        }
+        return Node("Concat", values, values[0].Type, shape, [Int("axis", axis)]);
+    }
+
+    /// <summary>A float32 tensor of zeros whose shape is the int64 vector <paramref name="shapeValue"/>; <paramref name="shape"/> is its shape rule.</summary>
+    public GraphValue Zeros(GraphValue shapeValue, params Dim[] shape)
+    {
+        RequireType(shapeValue, "ConstantOfShape input", DataType.Int64);
+        if (shapeValue.Rank != 1 || !Same(shapeValue.Shape[0], shape.Length)) throw new ArgumentException($"ConstantOfShape: {shapeValue} for rank {shape.Length}");
+        var value = new TensorProto { DataType = (int)DataType.Float, RawData = Google.Protobuf.ByteString.CopyFrom(new byte[4]) };
+        value.Dims.Add(1);
+        return Node("ConstantOfShape", [shapeValue], DataType.Float, shape, [new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = value }]);
+    }
+
+    /// <summary>Reshape to a shape computed at run time; <paramref name="shape"/> is the caller's shape rule for it.</summary>
+    public GraphValue Reshape(GraphValue x, GraphValue shapeValue, params Dim[] shape)
+    {
+        RequireType(shapeValue, "Reshape shape", DataType.Int64);
+        if (shapeValue.Rank != 1 || !Same(shapeValue.Shape[0], shape.Length)) throw new ArgumentException($"Reshape: {shapeValue} for rank {shape.Length}");
+        return Node("Reshape", [x, shapeValue], x.Type, shape);
+    }
+
+    /// <summary>Minimum over all elements, as a scalar.</summary>
+    public GraphValue ReduceMinAll(GraphValue x) => Node("ReduceMin", [x], x.Type, [], [Int("keepdims", 0)]);
+
+    public GraphValue Equal(GraphValue a, GraphValue b) => Compare("Equal", a, b);
+    public GraphValue GreaterOrEqual(GraphValue a, GraphValue b) => Compare("GreaterOrEqual", a, b);
+
+    public GraphValue And(GraphValue a, GraphValue b)
+    {
+        RequireType(a, "And", DataType.Bool);
+        return Elementwise("And", a, b);
+    }
+
+    /// <summary>An int64 scalar constant, shared between uses.</summary>
+    public GraphValue Int64Scalar(long value)
     {
         var key = "i64s:" + value;
         if (_constants.TryGetValue(key, out var v)) return v;
         v = Initializer(Fresh("const_i64"), DataType.Int64, System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<long>(in value)));
         _constants[key] = v;
         return v;
+    }
+
+    private GraphValue Compare(string op, GraphValue a, GraphValue b)
+    {
+        if (a.Type != b.Type) throw new ArgumentException($"{op}: element types differ ({a}, {b})");
+        return Node(op, [a, b], DataType.Bool, Broadcast(op, a.Shape, b.Shape, a, b));
+    }
+
+    private static Dim Product(Dim[] dims) =>
+        dims.All(d => d.IsFixed) ? dims.Aggregate(1L, (p, d) => p * d.Value)
+        : string.Join("*", dims.Where(d => !d.IsFixed || d.Value != 1));
+
+    /// <summary>L2 norm over the last axis, kept as a size-1 axis.</summary>
+    public GraphValue ReduceL2LastAxis(GraphValue x)
+    {
+        var shape = (Dim[])x.Shape.Clone();
+        shape[^1] = 1;
+        return Node("ReduceL2", [x], x.Type, shape, [Ints("axes", [-1]), Int("keepdims", 1)]);
     }
 
     private GraphValue Elementwise(string op, GraphValue a, GraphValue b)

@@ -17,6 +17,9 @@ public sealed partial class GraphBuilder : IDisposable
     private const int InlineLimitBytes = 1024;
 
     private readonly GraphProto _graph = new() { Name = "m3" };
+    // Where nodes go: the main graph, or the branch of an If being built. Initializers always go to the main graph,
+    // which branches see as outer scope.
+    private GraphProto _current;
     private readonly ExternalDataWriter? _external;
     private readonly HashSet<string> _names = [];
     private readonly Dictionary<string, GraphValue> _constants = [];
@@ -27,6 +30,7 @@ public sealed partial class GraphBuilder : IDisposable
     public GraphBuilder(string? externalDataPath = null)
     {
         if (externalDataPath != null) _external = new ExternalDataWriter(externalDataPath);
+        _current = _graph;
     }
 
     public GraphValue Input(string name, DataType type, params Dim[] shape)
@@ -95,8 +99,44 @@ public sealed partial class GraphBuilder : IDisposable
             node.Domain = domain;
             _usesMicrosoftDomain |= domain == "com.microsoft";
         }
-        _graph.Node.Add(node);
-        _graph.ValueInfo.Add(ValueInfo(output));
+        _current.Node.Add(node);
+        _current.ValueInfo.Add(ValueInfo(output));
+        return output;
+    }
+
+    /// <summary>
+    /// ONNX If: runs one branch or the other at run time. Each branch builds its nodes into its own subgraph (reading any value
+    /// of the enclosing graph) and returns its result; both results must have the element type and rank of <paramref name="shape"/>.
+    /// </summary>
+    public GraphValue If(GraphValue condition, Dim[] shape, Func<GraphValue> thenBranch, Func<GraphValue> elseBranch)
+    {
+        RequireType(condition, "If condition", DataType.Bool);
+        var output = Declare(Fresh("If"), DataType.Undefined, shape);
+        var branches = new[] { ("then_branch", thenBranch), ("else_branch", elseBranch) }.Select(b =>
+        {
+            var outer = _current;
+            var sub = new GraphProto { Name = $"{output.Name}_{b.Item1}" };
+            _current = sub;
+            try
+            {
+                var result = b.Item2();
+                // A branch output must be produced inside the branch.
+                if (!sub.Node.Any(n => n.Output.Contains(result.Name))) result = Identity(result);
+                if (result.Rank != shape.Length) throw new ArgumentException($"If {b.Item1}: result {result} does not have rank {shape.Length}");
+                sub.Output.Add(ValueInfo(result));
+                return (b.Item1, sub, result.Type);
+            }
+            finally { _current = outer; }
+        }).ToArray();
+        if (branches[0].Type != branches[1].Type) throw new ArgumentException($"If: branches give {branches[0].Type} and {branches[1].Type}");
+        output = output with { Type = branches[0].Type };
+        var node = new NodeProto { OpType = "If", Name = output.Name + "_node" };
+        node.Input.Add(condition.Name);
+        node.Output.Add(output.Name);
+        foreach (var (name, sub, _) in branches)
+            node.Attribute.Add(new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Graph, G = sub });
+        _current.Node.Add(node);
+        _current.ValueInfo.Add(ValueInfo(output));
         return output;
     }
 

@@ -23,6 +23,14 @@ public sealed class BatchPlanTests
     }
 
     [Fact]
+    public void Long_texts_run_alone_even_within_the_budget()
+    {
+        int n = BatchPlan.AloneFromTokens;
+        var plan = BatchPlan.Create([n, n, n - 1, n - 1], batchSize: 16, maxBatchTokens: null);
+        Assert.Equal([[0], [1], [2, 3]], plan.Batches);
+    }
+
+    [Fact]
     public void Equal_lengths_keep_input_order_and_waste_nothing()
     {
         var plan = BatchPlan.Create([4, 4, 4], batchSize: 16, maxBatchTokens: null);

@@ -1,4 +1,5 @@
 using M3.Core.Onnx;
+using Microsoft.ML.OnnxRuntime;
 using DataType = M3.Core.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace M3.Core.Tests.Onnx;
@@ -25,5 +26,43 @@ public class GraphBuilderTests
         var b = g.Input("b", DataType.Float, 4, 16);
         var e = Assert.Throws<ArgumentException>(() => g.MatMul(a, b));
         Assert.Contains("MatMul", e.Message);
+    }
+
+    [Fact]
+    public void If_runs_the_branch_its_condition_picks_and_branches_read_outer_values()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"m3-if-{Guid.NewGuid():N}.onnx");
+        using (var g = new GraphBuilder())
+        {
+            var x = g.Input("x", DataType.Float, "n");
+            var flag = g.Input("flag", DataType.Int64);
+            var doubled = g.Add(x, x); // computed outside, read by the then branch
+            g.Output(g.If(g.Equal(flag, g.Int64Scalar(1)), ["n"], () => doubled, () => g.Mul(x, x)), "y");
+            g.Save(path);
+        }
+        try
+        {
+            using var session = new InferenceSession(path);
+            float[] Run(long flag)
+            {
+                using var x = OrtValue.CreateTensorValueFromMemory(new[] { 1f, 2f, 3f }, [3]);
+                using var f = OrtValue.CreateTensorValueFromMemory(new[] { flag }, []);
+                using var outputs = session.Run(new RunOptions(), ["x", "flag"], [x, f], ["y"]);
+                return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+            }
+            Assert.Equal([2f, 4f, 6f], Run(1));
+            Assert.Equal([1f, 4f, 9f], Run(0));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void Branches_of_different_rank_fail_while_building()
+    {
+        using var g = new GraphBuilder();
+        var x = g.Input("x", DataType.Float, "n", 2);
+        var cond = g.Equal(g.Int64Scalar(1), g.Int64Scalar(1));
+        var e = Assert.Throws<ArgumentException>(() => g.If(cond, ["n", 2], () => g.Add(x, x), () => g.Unsqueeze(x, 0)));
+        Assert.Contains("else_branch", e.Message);
     }
 }
