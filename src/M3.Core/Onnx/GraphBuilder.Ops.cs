@@ -199,13 +199,6 @@ public sealed partial class GraphBuilder
     public GraphValue ReduceMinAll(GraphValue x) => Node("ReduceMin", [x], x.Type, [], [Int("keepdims", 0)]);
 
     public GraphValue Equal(GraphValue a, GraphValue b) => Compare("Equal", a, b);
-    public GraphValue GreaterOrEqual(GraphValue a, GraphValue b) => Compare("GreaterOrEqual", a, b);
-
-    public GraphValue And(GraphValue a, GraphValue b)
-    {
-        RequireType(a, "And", DataType.Bool);
-        return Elementwise("And", a, b);
-    }
 
     /// <summary>An int64 scalar constant, shared between uses.</summary>
     public GraphValue Int64Scalar(long value)
