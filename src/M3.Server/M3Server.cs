@@ -42,7 +42,8 @@ public sealed class M3Server : IAsyncDisposable
 
         var metrics = new ServerMetrics();
         var host = new ModelHost(options);
-        var scheduler = new EncodeScheduler((texts, o) => host.Encoder.Encode(texts, o), options.QueueCapacity, options.MaxBatchSize, metrics);
+        var scheduler = new EncodeScheduler((texts, o) => host.Encoder.Encode(texts, o),
+            (text, o) => host.Encoder.Tokenizer.EncodeToIds(text, o.MaxLength).Length, options.QueueCapacity, metrics);
         var encoding = new Endpoints.Encoding(options, host, scheduler);
         var modelId = options.ModelId ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(options.ModelDirectory));
 

@@ -21,8 +21,9 @@ public static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Request body size limit (larger: 413 before parsing)", DefaultValueFactory = _ => 16L * 1024 * 1024 };
         var queue = new Option<int>("--queue") { Description = "Texts waiting to be encoded before requests get 429", DefaultValueFactory = _ => 4096 };
         var batchTokens = new Option<int>("--max-batch-tokens") { Description = "Padded tokens per forward pass", DefaultValueFactory = _ => 8192 };
+        var batchSize = new Option<int>("--max-batch-size") { Description = "Texts per forward pass", DefaultValueFactory = _ => 64 };
         var precision = new PrecisionOption();
-        var command = new Command("serve", "Run the HTTP server") { model, index, urls, apiKey, maxInputs, maxChars, maxTokens, reject, maxBody, queue, batchTokens, precision.Option };
+        var command = new Command("serve", "Run the HTTP server") { model, index, urls, apiKey, maxInputs, maxChars, maxTokens, reject, maxBody, queue, batchTokens, batchSize, precision.Option };
         command.SetAction(pr => CommandRunner.RunAsync(async () =>
         {
             var options = new ServerOptions
@@ -39,6 +40,7 @@ public static class ServeCommand
                 MaxRequestBodyBytes = pr.GetValue(maxBody),
                 QueueCapacity = pr.GetValue(queue),
                 MaxBatchTokens = pr.GetValue(batchTokens),
+                MaxBatchSize = pr.GetValue(batchSize),
                 Encoder = new M3EncoderOptions { Precision = precision.GetValue(pr) },
             };
             await using var server = M3Server.Create(options);

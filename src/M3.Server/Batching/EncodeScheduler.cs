@@ -6,27 +6,33 @@ using M3.Server.Http;
 namespace M3.Server.Batching;
 
 /// <summary>
-/// Dynamic batching: every text of every request becomes a work item in one queue; a single worker takes whatever is
-/// waiting (up to the batch size) and encodes it in one call, which sorts by length and splits into token-budget
-/// forward passes. Requests arriving together therefore share forward passes instead of each running alone.
+/// Dynamic batching: every text of every request becomes a work item in one queue, and a single worker runs one forward
+/// pass at a time: the oldest waiting text together with the waiting texts that <see cref="BatchPlan"/> groups with it
+/// (similar length, same options, within the batch size and token budget). Requests arriving together therefore share
+/// forward passes, and each text is answered as soon as its own pass is done: a short text does not wait for a long one
+/// that happened to arrive with it, and texts that arrive during a pass join the next one.
 /// The queue is bounded by a count of pending texts: a request that does not fit is refused whole (429).
 /// </summary>
 public sealed class EncodeScheduler : IAsyncDisposable
 {
-    private sealed record Item(string Text, M3EncodeOptions Options, TaskCompletionSource<M3Embedding> Done);
+    private sealed record Item(string Text, int Tokens, M3EncodeOptions Options, TaskCompletionSource<M3Embedding> Done);
 
     private readonly Func<IReadOnlyList<string>, M3EncodeOptions, IReadOnlyList<M3Embedding>> _encode;
+    private readonly Func<string, M3EncodeOptions, int> _countTokens;
     private readonly Channel<Item> _queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly int _capacity, _maxBatch;
+    private readonly int _capacity;
     private readonly ServerMetrics _metrics;
     private readonly Task _worker;
     private int _pending;
 
-    public EncodeScheduler(Func<IReadOnlyList<string>, M3EncodeOptions, IReadOnlyList<M3Embedding>> encode, int capacity, int maxBatch, ServerMetrics metrics)
+    /// <param name="encode">Encodes texts (one forward pass' worth each call).</param>
+    /// <param name="countTokens">A text's token count under the options, to plan passes before encoding.</param>
+    public EncodeScheduler(Func<IReadOnlyList<string>, M3EncodeOptions, IReadOnlyList<M3Embedding>> encode,
+        Func<string, M3EncodeOptions, int> countTokens, int capacity, ServerMetrics metrics)
     {
         _encode = encode;
+        _countTokens = countTokens;
         _capacity = capacity;
-        _maxBatch = maxBatch;
         _metrics = metrics;
         _worker = Task.Run(WorkAsync);
     }
@@ -47,7 +53,7 @@ public sealed class EncodeScheduler : IAsyncDisposable
         {
             var done = new TaskCompletionSource<M3Embedding>(TaskCreationOptions.RunContinuationsAsynchronously);
             tasks[i] = done.Task;
-            _queue.Writer.TryWrite(new Item(texts[i], options, done));
+            _queue.Writer.TryWrite(new Item(texts[i], _countTokens(texts[i], options), options, done));
         }
         return Task.WhenAll(tasks);
     }
@@ -57,28 +63,37 @@ public sealed class EncodeScheduler : IAsyncDisposable
         var waiting = new List<Item>();
         while (waiting.Count > 0 || await _queue.Reader.WaitToReadAsync())
         {
-            while (waiting.Count < _maxBatch && _queue.Reader.TryRead(out var item)) waiting.Add(item);
+            while (_queue.Reader.TryRead(out var item)) waiting.Add(item);
             if (waiting.Count == 0) continue;
-            // One encode call per distinct option set (outputs, max length, MCLS), oldest first.
-            var options = waiting[0].Options;
-            var batch = waiting.Where(w => w.Options == options).ToList();
-            waiting.RemoveAll(w => w.Options == options);
+            var pass = NextPass(waiting);
+            var taken = pass.ToHashSet();
+            waiting.RemoveAll(taken.Contains);
             try
             {
-                var results = _encode(batch.Select(b => b.Text).ToList(), options);
-                _metrics.RecordBatch(batch.Count, results.Sum(r => r.TokenCount));
-                for (int i = 0; i < batch.Count; i++) batch[i].Done.SetResult(results[i]);
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
+                var results = _encode(pass.Select(b => b.Text).ToList(), pass[0].Options);
+                _metrics.RecordBatch(pass.Count, results.Sum(r => r.TokenCount), System.Diagnostics.Stopwatch.GetElapsedTime(started));
+                for (int i = 0; i < pass.Count; i++) pass[i].Done.SetResult(results[i]);
             }
             catch (Exception e)
             {
-                foreach (var b in batch) b.Done.SetException(e);
+                foreach (var b in pass) b.Done.SetException(e);
             }
             finally
             {
-                Interlocked.Add(ref _pending, -batch.Count);
+                Interlocked.Add(ref _pending, -pass.Count);
                 _metrics.SetQueueDepth(Pending);
             }
         }
+    }
+
+    /// <summary>The oldest waiting text and the texts of the same options that the batch plan puts in its batch.</summary>
+    private static List<Item> NextPass(List<Item> waiting)
+    {
+        var options = waiting[0].Options;
+        var candidates = waiting.Where(w => w.Options == options).ToList(); // the oldest is candidates[0]
+        var plan = BatchPlan.Create(candidates.Select(c => c.Tokens).ToArray(), options);
+        return plan.Batches.First(b => b.Contains(0)).Select(i => candidates[i]).ToList();
     }
 
     /// <summary>Stops taking work and finishes what is queued.</summary>

@@ -16,8 +16,13 @@ public sealed class ServerMetrics
     private readonly ConcurrentDictionary<(string Endpoint, int Status), long> _requests = new();
     private readonly ConcurrentDictionary<string, Histogram> _latency = new();
     private readonly Histogram _batchSizes = new(BatchBuckets);
-    private long _tokens;
+    private long _tokens, _passes, _encodeTicks;
     private long _queueDepth;
+
+    /// <summary>Forward passes run, tokens they encoded, and the time they took (busy time: its rate is the encoder's utilization).</summary>
+    public long Passes => Interlocked.Read(ref _passes);
+    public long TokensEncoded => Interlocked.Read(ref _tokens);
+    public double EncodeSeconds => TimeSpan.FromTicks(Interlocked.Read(ref _encodeTicks)).TotalSeconds;
 
     public void RecordRequest(string endpoint, int status, double seconds)
     {
@@ -25,10 +30,12 @@ public sealed class ServerMetrics
         _latency.GetOrAdd(endpoint, _ => new Histogram(LatencyBuckets)).Observe(seconds);
     }
 
-    public void RecordBatch(int texts, long tokens)
+    public void RecordBatch(int texts, long tokens, TimeSpan elapsed)
     {
         _batchSizes.Observe(texts);
         Interlocked.Add(ref _tokens, tokens);
+        Interlocked.Increment(ref _passes);
+        Interlocked.Add(ref _encodeTicks, elapsed.Ticks);
     }
 
     public void SetQueueDepth(long depth) => Interlocked.Exchange(ref _queueDepth, depth);
@@ -46,6 +53,8 @@ public sealed class ServerMetrics
         _batchSizes.Render(sb, "m3_batch_size", null);
         sb.Append("# HELP m3_tokens_total Tokens encoded (rate() gives tokens/s).\n# TYPE m3_tokens_total counter\n");
         sb.Append(CultureInfo.InvariantCulture, $"m3_tokens_total {Interlocked.Read(ref _tokens)}\n");
+        sb.Append("# HELP m3_encode_seconds_total Time spent in forward passes (rate() gives the encoder's utilization).\n# TYPE m3_encode_seconds_total counter\n");
+        sb.Append(CultureInfo.InvariantCulture, $"m3_encode_seconds_total {EncodeSeconds}\n");
         sb.Append("# HELP m3_queue_depth Texts waiting to be encoded.\n# TYPE m3_queue_depth gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"m3_queue_depth {Interlocked.Read(ref _queueDepth)}\n");
         return sb.ToString();

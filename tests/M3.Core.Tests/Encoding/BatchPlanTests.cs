@@ -31,6 +31,18 @@ public sealed class BatchPlanTests
     }
 
     [Fact]
+    public void A_batch_ends_where_attention_padding_would_outweigh_its_work()
+    {
+        // One 290-token line and thirty 15-token ones: padded to 290, the short lines' attention would be 370 times their own.
+        int[] lengths = [290, .. Enumerable.Repeat(15, 30)];
+        var plan = BatchPlan.Create(lengths, batchSize: 64, maxBatchTokens: null);
+        Assert.InRange(plan.Batches[0].Length, 1, 3);
+        Assert.Equal(2, plan.Batches.Count);
+        // Short texts pad each other for nothing worth mentioning: they stay in one batch.
+        Assert.Single(BatchPlan.Create([30, .. Enumerable.Repeat(3, 40)], batchSize: 64, maxBatchTokens: null).Batches);
+    }
+
+    [Fact]
     public void Equal_lengths_keep_input_order_and_waste_nothing()
     {
         var plan = BatchPlan.Create([4, 4, 4], batchSize: 16, maxBatchTokens: null);
