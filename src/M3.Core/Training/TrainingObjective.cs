@@ -1,0 +1,39 @@
+namespace M3.Core.Training;
+
+/// <summary>How FlagEmbedding's <c>m3_kd_loss</c> or <c>kl_div</c> turns teacher scores into a loss.</summary>
+internal enum KdLossType
+{
+    M3KdLoss,
+    KlDiv,
+}
+
+/// <summary>
+/// What the loss is: FlagEmbedding's <c>EncoderOnlyEmbedderM3Model</c> settings (unified fine-tuning, self-distillation,
+/// teacher scores), plus what the engine trains (<see cref="FixEncoder"/>), dropout and sub-batching.
+/// </summary>
+internal sealed record TrainingObjective
+{
+    public float Temperature { get; init; } = 0.02f;
+
+    /// <summary>False is FlagEmbedding's <c>unified_finetuning false</c>: the dense loss only, and the heads are not trained.</summary>
+    public bool Unified { get; init; } = true;
+
+    public bool SelfDistill { get; init; }
+
+    /// <summary>Self-distillation applies when the forward-pass counter (from 0) is greater than this.</summary>
+    public int SelfDistillStartStep { get; init; }
+
+    /// <summary>Use the batch's teacher scores (FlagEmbedding's <c>knowledge_distillation</c>).</summary>
+    public bool TeacherScores { get; init; }
+
+    public KdLossType KdLoss { get; init; } = KdLossType.M3KdLoss;
+
+    /// <summary>Train the two heads only; the encoder's tensors get no gradient.</summary>
+    public bool FixEncoder { get; init; }
+
+    /// <summary>Hidden and attention-probability dropout; null keeps the checkpoint config's values.</summary>
+    public float? Dropout { get; init; }
+
+    /// <summary>Encode at most this many texts per forward/backward pass (GradCache); null runs the batch in one pass.</summary>
+    public int? SubBatchSize { get; init; }
+}
