@@ -38,7 +38,7 @@ public sealed class M3Encoder : IDisposable
             if (tokenizer.VocabularySize > config.VocabSize)
                 throw new InvalidDataException($"{Path.Combine(modelDirectory, M3Config.FileName)}: vocab_size {config.VocabSize} is smaller than the tokenizer's {tokenizer.VocabularySize} tokens");
             modelPath = GraphCache.GetOrBuild(checkpoint, options.CacheDirectory, options.Precision.ToString().ToLowerInvariant(),
-                (ck, model, data) => M3Graph.Build(ck, model, data, options.Precision));
+                (ck, model, data) => M3Graph.Build(ck, model, data, options.Precision), options.Log ?? Console.Error.WriteLine);
         }
         var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (options.Threads > 0) sessionOptions.IntraOpNumThreads = options.Threads;
