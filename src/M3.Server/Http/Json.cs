@@ -6,7 +6,10 @@ namespace M3.Server.Http;
 /// <summary>RFC 7807 problem responses.</summary>
 internal static class Json
 {
-    /// <summary>An RFC 7807 problem: type, title (the status's reason), status and a detail safe to show.</summary>
+    /// <summary>
+    /// An RFC 7807 problem: type, title (the status's reason), status and a detail safe to show; plus OpenAI's
+    /// <c>error</c> member (an extension member to RFC 7807), so that OpenAI clients show the detail in their exceptions.
+    /// </summary>
     public static async Task ProblemAsync(HttpContext ctx, int status, string detail)
     {
         ctx.Response.StatusCode = status;
@@ -18,6 +21,10 @@ internal static class Json
         w.WriteString("title", Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status));
         w.WriteNumber("status", status);
         w.WriteString("detail", detail);
+        w.WriteStartObject("error");
+        w.WriteString("message", detail);
+        w.WriteString("type", status >= 500 ? "server_error" : "invalid_request_error");
+        w.WriteEndObject();
         w.WriteEndObject();
         await w.FlushAsync(ctx.RequestAborted);
     }
