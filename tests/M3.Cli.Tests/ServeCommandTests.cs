@@ -20,4 +20,22 @@ public sealed class ServeCommandTests
         Assert.Contains(expected, stderr);
         Assert.DoesNotContain("listening", stderr);
     }
+
+    [Fact]
+    public void A_model_that_fails_to_load_ends_the_server_with_exit_code_1_and_the_reason()
+    {
+        var broken = TestPaths.NewTempDir("m3serve-broken");
+        try
+        {
+            File.Copy(Path.Combine(TestPaths.TinyM3, "config.json"), Path.Combine(broken, "config.json"));
+            var (code, _, stderr) = CliRun.Invoke(ServeCommand.Create(), "--model", broken, "--urls", "http://127.0.0.1:0", "--log-level", "None");
+            Assert.Equal(1, code);
+            Assert.Contains("listening", stderr);
+            Assert.Contains("the model failed to load", stderr);
+        }
+        finally
+        {
+            Directory.Delete(broken, true);
+        }
+    }
 }
