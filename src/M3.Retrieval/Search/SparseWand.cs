@@ -33,6 +33,8 @@ internal static class SparseWand
             }
             if (pivot < 0) break;
             int pivotSeq = cursors[pivot].Seq;
+            // Cursors after the pivot on the same passage share in its score: the bounds and skips below must count them.
+            while (pivot + 1 < cursors.Count && cursors[pivot + 1].Seq == pivotSeq) pivot++;
             // Shallow check: the blocks holding pivotSeq, without decoding them.
             float blockBound = 0;
             for (int i = 0; i <= pivot; i++) blockBound += cursors[i].BlockBound(pivotSeq);

@@ -15,7 +15,8 @@ namespace M3.Retrieval.Storage;
 internal sealed class IndexStore : IDisposable
 {
     public const string FileName = "index.db";
-    public const int BusyTimeoutSeconds = 30;
+    /// <summary>How long a writer waits for another one before giving up (settable for tests).</summary>
+    internal static int BusyTimeoutSeconds { get; set; } = 30;
     private readonly SqliteConnection _db;
 
     private IndexStore(SqliteConnection db, string path, bool readOnly)
