@@ -10,8 +10,8 @@ internal static class SearchEndpoints
 {
     public static void Map(WebApplication app, Encoding encoding, ModelHost host)
     {
-        // M3Index holds one SQLite connection and a lazily built snapshot: searches take turns.
-        var gate = new SemaphoreSlim(1, 1);
+        // M3Index searches are thread-safe and run in parallel, each on the snapshot of the latest committed state, so
+        // documents added or deleted by another process (m3 index add/delete) are seen by the next request.
         app.MapPost("/search", async (HttpContext ctx) =>
         {
             var body = await RequestReader.ReadObjectAsync(ctx.Request);
@@ -24,10 +24,7 @@ internal static class SearchEndpoints
             if (topK < 1 || topK > 1000) throw new ApiError(422, "\"top_k\" must be between 1 and 1000");
             var options = new SearchOptions { Mode = mode, TopK = topK, Weights = RequestReader.Weights(body), Exact = RequestReader.Bool(body, "exact", false) };
             var q = (await encoding.EncodeAsync([query], encoding.Options(M3.Core.Encoding.M3Outputs.All)))[0];
-            await gate.WaitAsync(ctx.RequestAborted);
-            IReadOnlyList<SearchHit> hits;
-            try { hits = index.Search(q, options); }
-            finally { gate.Release(); }
+            var hits = index.Search(q, options);
             await Json.WriteAsync(ctx, w =>
             {
                 w.WriteStartObject();
