@@ -68,10 +68,16 @@ public static class IndexCommand
             if (encodedPath != null)
             {
                 var documents = ReadAll(encodedPath, ReadEncoded);
-                string? folder = modelArg == null ? null : ModelLocator.Resolve(modelArg);
-                string? key = folder == null ? null : M3.Core.Encoding.M3Encoder.ContentKeyOf(folder);
-                int hidden = documents.Count > 0 ? documents[0].Doc.Embedding.Dense?.Length ?? 0 : 0;
-                using var ix = exists && modelArg == null ? M3Index.Open(dir) : M3Index.OpenOrCreate(dir, Recorded(modelArg!), hidden, options, key);
+                string? key = null;
+                int hidden = 0;
+                if (modelArg != null)
+                {
+                    // The checkpoint names the width and identity of the vectors; its weights are not loaded.
+                    using var checkpoint = M3.Core.Checkpoint.M3Checkpoint.Open(ModelLocator.Resolve(modelArg));
+                    key = M3.Core.Onnx.GraphCache.ContentKey(checkpoint, null);
+                    hidden = checkpoint.Config.HiddenSize;
+                }
+                using var ix = modelArg == null ? M3Index.Open(dir) : M3Index.OpenOrCreate(dir, Recorded(modelArg), hidden, options, key);
                 ix.CheckOptions(options);
                 foreach (var (line, d) in documents) CheckEncoded(d, ix, encodedPath, line);
                 ProgressBar.Run("indexing", documents.Count, progress =>
@@ -80,7 +86,7 @@ public static class IndexCommand
                     {
                         var slice = documents.GetRange(start, Math.Min(batchSize, documents.Count - start));
                         ix.AddEncoded(slice.Select(d => d.Doc).ToList(), key);
-                        progress.Report(slice.Count);
+                        progress?.Report(slice.Count);
                     }
                     return 0;
                 });

@@ -51,13 +51,6 @@ public sealed class M3Encoder : IDisposable
 
     /// <summary>SHA-256 over the checkpoint's files (memoized in the graph cache): identifies the model, e.g. in an index's manifest.</summary>
     public string ContentKey { get; }
-
-    /// <summary>The content key of a checkpoint folder without loading the model.</summary>
-    public static string ContentKeyOf(string modelDirectory, string? cacheDirectory = null)
-    {
-        using var checkpoint = M3Checkpoint.Open(modelDirectory);
-        return GraphCache.ContentKey(checkpoint, cacheDirectory);
-    }
     public M3Config Config { get; }
     public M3EncoderOptions Options { get; }
     public XlmRobertaTokenizer Tokenizer { get; }
