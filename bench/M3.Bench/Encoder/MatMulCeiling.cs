@@ -40,14 +40,16 @@ public static class MatMulCeiling
         .Node("MatMul", ["a", "b"], ["y"])
         .ToModel();
 
-    private static byte[] DynamicQuantizeMatMul(int k, int n, bool withBias = false) => new MicroGraph()
-        .Input("a", "m", k).Output("y", "m", n)
-        .Initializer("b", MicroGraph.Int8, [k, n], RandomBytes(k * n))
-        .Initializer("scale", [n], Enumerable.Repeat(0.02f / 127, n).ToArray())
-        .Initializer("zero", MicroGraph.Int8, [n], new byte[n])
-        .Initializer("bias", [n], Random(n, 0.1f))
-        .Node("DynamicQuantizeMatMul", withBias ? ["a", "b", "scale", "zero", "bias"] : ["a", "b", "scale", "zero"], ["y"], "com.microsoft")
-        .ToModel();
+    private static byte[] DynamicQuantizeMatMul(int k, int n, bool withBias = false)
+    {
+        var g = new MicroGraph()
+            .Input("a", "m", k).Output("y", "m", n)
+            .Initializer("b", MicroGraph.Int8, [k, n], RandomBytes(k * n))
+            .Initializer("scale", [n], Enumerable.Repeat(0.02f / 127, n).ToArray())
+            .Initializer("zero", MicroGraph.Int8, [n], new byte[n]);
+        if (withBias) g.Initializer("bias", [n], Random(n, 0.1f));
+        return g.Node("DynamicQuantizeMatMul", withBias ? ["a", "b", "scale", "zero", "bias"] : ["a", "b", "scale", "zero"], ["y"], "com.microsoft").ToModel();
+    }
 
     /// <summary>
     /// Activations quantized per row (per token) instead of per tensor, so a token's result does not depend on the rest of
