@@ -149,7 +149,9 @@ public sealed class PyTorchZipFile : ITensorFile
     /// <summary>The zip's sizes are as untrusted as the rest: a member cannot hold more compressed bytes than the file, nor inflate beyond DEFLATE's ratio.</summary>
     private static void CheckDeclaredSize(string path, string? tensor, ZipArchiveEntry entry)
     {
-        var fileLength = new FileInfo(path).Length;
+        // The Hugging Face cache holds snapshots as symlinks to blobs: the size that bounds the archive is the target's.
+        var file = new FileInfo(path);
+        var fileLength = (file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? file).Length;
         if (entry.CompressedLength > fileLength || entry.Length > Math.Max(entry.CompressedLength, 1) * MaxInflateRatio)
             throw new CheckpointException(path, tensor,
                 $"archive member '{entry.FullName}' declares {entry.Length} bytes from {entry.CompressedLength} compressed bytes in a {fileLength}-byte file, " +
