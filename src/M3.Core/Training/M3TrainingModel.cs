@@ -17,6 +17,8 @@ internal sealed class M3TrainingModel : IGradientModel
 {
     private readonly M3Config _config;
     private readonly TrainingObjective _objective;
+    private readonly DropoutRates _dropout;
+    private readonly IReadOnlyList<TrainingGraph.DropoutSite> _dropoutSites;
     private readonly InferenceSession _represent, _gradients;
     private readonly string[] _parameterNames;
     private readonly OrtValue[] _parameterValues;
@@ -25,10 +27,12 @@ internal sealed class M3TrainingModel : IGradientModel
     private float[][]? _scratch;
     private OrtValue?[]? _scratchValues;
 
-    private M3TrainingModel(M3Config config, TrainingObjective objective, List<(TrainingGraph.Parameter Spec, float[] Values)> parameters, int threads)
+    private M3TrainingModel(M3Config config, TrainingObjective objective, DropoutRates dropout, List<(TrainingGraph.Parameter Spec, float[] Values)> parameters, int threads)
     {
         _config = config;
         _objective = objective;
+        _dropout = dropout;
+        _dropoutSites = TrainingGraph.DropoutSites(config, dropout);
         _parameterNames = [.. parameters.Select(p => p.Spec.Name)];
         _parameterValues = [.. parameters.Select(p => OrtValue.CreateTensorValueFromMemory(p.Values, [.. p.Spec.Shape.Select(d => (long)d)]))];
         _trained = [.. parameters.Where(p => p.Spec.Trained).Select(p => new TrainableTensor(p.Spec.Name, p.Spec.Shape, p.Values))];
@@ -41,8 +45,8 @@ internal sealed class M3TrainingModel : IGradientModel
             EnableMemoryPattern = false,
         };
         if (threads > 0) options.IntraOpNumThreads = threads;
-        _represent = new InferenceSession(TrainingGraph.Build(config, objective.Unified, specs, gradients: false), options);
-        _gradients = new InferenceSession(TrainingGraph.Build(config, objective.Unified, specs, gradients: true), options);
+        _represent = new InferenceSession(TrainingGraph.Build(config, objective.Unified, specs, dropout, gradients: false), options);
+        _gradients = new InferenceSession(TrainingGraph.Build(config, objective.Unified, specs, dropout, gradients: true), options);
     }
 
     /// <summary>
@@ -53,8 +57,7 @@ internal sealed class M3TrainingModel : IGradientModel
     {
         if (objective.FixEncoder && !objective.Unified)
             throw new ArgumentException("fix-encoder trains the heads only, but dense-only (not unified) training has no heads: nothing would be trained");
-        if (objective.Dropout is > 0 || objective.Dropout == null)
-            throw new NotSupportedException("dropout is not implemented by the training engine yet; pass --dropout 0");
+        var dropout = DropoutRates.For(objective, checkpoint.Directory);
         var parameters = new List<(TrainingGraph.Parameter, float[])>();
         foreach (var spec in checkpoint.EncoderTensors)
             parameters.Add((new(spec.Name, spec.Shape, !objective.FixEncoder), checkpoint.ReadEncoderTensor(spec.Name).Data));
@@ -65,24 +68,30 @@ internal sealed class M3TrainingModel : IGradientModel
                          (TrainingGraph.SparseWeight, checkpoint.SparseLinear.Weight), (TrainingGraph.SparseBias, checkpoint.SparseLinear.Bias),
                      })
                 parameters.Add((new(name, t.Shape, true), (float[])t.Data.Clone()));
-        return new M3TrainingModel(checkpoint.Config, objective, parameters, threads);
+        return new M3TrainingModel(checkpoint.Config, objective, dropout, parameters, threads);
     }
 
     public IReadOnlyList<TrainableTensor> Parameters => _trained;
 
+    /// <summary>Where the last <see cref="ComputeGradients"/> spent its time, for benchmarks.</summary>
+    public EngineTimings LastTimings { get; private set; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+
     public LossParts ComputeGradients(TrainingBatch batch, int forwardStep, CancellationToken cancellationToken = default)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var texts = batch.Queries.Concat(batch.Passages).ToList();
         var chunks = Chunks(texts).ToList();
         var reps = new List<TextRepresentation<float>>(texts.Count);
         foreach (var chunk in chunks)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            reps.AddRange(Represent(chunk));
+            reps.AddRange(Represent(chunk, forwardStep));
         }
+        var represent = clock.Elapsed;
         int q = batch.QueryCount;
         var (loss, qGrads, pGrads) = M3Loss.Compute(batch, [.. reps.Take(q)], [.. reps.Skip(q)], _config.HiddenSize, _objective, forwardStep);
         var grads = qGrads.Concat(pGrads).ToArray();
+        var lossTime = clock.Elapsed - represent;
 
         var rowTables = _trained.Where(t => TrainingGraph.IsRowTable(t.Name)).ToArray();
         foreach (var t in rowTables) ClearRows(t);
@@ -91,10 +100,11 @@ internal sealed class M3TrainingModel : IGradientModel
         for (int c = 0; c < chunks.Count; c++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Backward(chunks[c], grads.AsSpan(start, chunks[c].Count), accumulate: c > 0, touched);
+            Backward(chunks[c], forwardStep, grads.AsSpan(start, chunks[c].Count), accumulate: c > 0, touched);
             start += chunks[c].Count;
         }
         foreach (var t in rowTables) t.GradientRows = [.. touched[t.Name].Order()];
+        LastTimings = new EngineTimings(represent, lossTime, clock.Elapsed - represent - lossTime);
         return loss;
     }
 
@@ -102,10 +112,10 @@ internal sealed class M3TrainingModel : IGradientModel
     {
         int size = _objective.SubBatchSize is { } s and > 0 ? s : texts.Count;
         for (int i = 0; i < texts.Count; i += size)
-            yield return new PaddedChunk(texts.GetRange(i, Math.Min(size, texts.Count - i)), _config.PadTokenId, _config.MaxPositionEmbeddings);
+            yield return new PaddedChunk(texts.GetRange(i, Math.Min(size, texts.Count - i)), i, _config.PadTokenId, _config.MaxPositionEmbeddings);
     }
 
-    private (List<string> Names, List<OrtValue> Values) Inputs(PaddedChunk chunk)
+    private (List<string> Names, List<OrtValue> Values) Inputs(PaddedChunk chunk, int forwardStep)
     {
         long[] shape = [chunk.Count, chunk.Seq];
         var names = new List<string>(_parameterNames) { TrainingGraph.InputIds, TrainingGraph.PositionIds, TrainingGraph.AttentionBias };
@@ -115,12 +125,21 @@ internal sealed class M3TrainingModel : IGradientModel
             OrtValue.CreateTensorValueFromMemory(chunk.Positions, shape),
             OrtValue.CreateTensorValueFromMemory(chunk.Bias, [chunk.Count, 1, 1, chunk.Seq]),
         };
+        int n = chunk.Count, seq = chunk.Seq, h = _config.HiddenSize, heads = _config.NumAttentionHeads;
+        foreach (var site in _dropoutSites)
+        {
+            var key = DropoutMasks.SiteKey(_objective.Seed, forwardStep, site.Index);
+            names.Add(site.Name);
+            values.Add(site.IsAttention
+                ? OrtValue.CreateTensorValueFromMemory(DropoutMasks.Attention(key, chunk.First, n, heads, seq, _dropout.Attention), [n, heads, seq, seq])
+                : OrtValue.CreateTensorValueFromMemory(DropoutMasks.Hidden(key, chunk.First, n, seq, h, _dropout.Hidden), [n * seq, h]));
+        }
         return (names, values);
     }
 
-    private List<TextRepresentation<float>> Represent(PaddedChunk chunk)
+    private List<TextRepresentation<float>> Represent(PaddedChunk chunk, int forwardStep)
     {
-        var (names, values) = Inputs(chunk);
+        var (names, values) = Inputs(chunk, forwardStep);
         var outputNames = _objective.Unified ? new[] { TrainingGraph.Dense, TrainingGraph.Sparse, TrainingGraph.Colbert } : [TrainingGraph.Dense];
         try
         {
@@ -148,9 +167,9 @@ internal sealed class M3TrainingModel : IGradientModel
         }
     }
 
-    private void Backward(PaddedChunk chunk, ReadOnlySpan<TextRepresentation<double>> grads, bool accumulate, Dictionary<string, HashSet<int>> touched)
+    private void Backward(PaddedChunk chunk, int forwardStep, ReadOnlySpan<TextRepresentation<double>> grads, bool accumulate, Dictionary<string, HashSet<int>> touched)
     {
-        var (names, values) = Inputs(chunk);
+        var (names, values) = Inputs(chunk, forwardStep);
         int h = _config.HiddenSize, seq = chunk.Seq, n = chunk.Count;
         var dDense = new float[n * h];
         var dSparse = _objective.Unified ? new float[n * seq] : [];

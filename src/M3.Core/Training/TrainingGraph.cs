@@ -28,10 +28,26 @@ internal static class TrainingGraph
     /// <summary>A graph input that holds a parameter; <paramref name="Trained"/> ones get gradients in the gradient graph.</summary>
     public sealed record Parameter(string Name, int[] Shape, bool Trained);
 
+    /// <summary>A dropout mask input: hidden states [n·seq, H] or attention probabilities [n, heads, seq, seq]; <paramref name="Index"/> keys its random draws.</summary>
+    public sealed record DropoutSite(string Name, bool IsAttention, int Index);
+
+    /// <summary>The dropout sites of the encoder, as XLM-R's: after the embeddings' LayerNorm, on attention probabilities, and on each sublayer's output before its residual.</summary>
+    public static IReadOnlyList<DropoutSite> DropoutSites(M3Config config, DropoutRates rates)
+    {
+        var names = new List<(string, bool)>();
+        if (rates.Hidden > 0) names.Add(("dropout:embeddings", false));
+        for (int layer = 0; layer < config.NumHiddenLayers; layer++)
+        {
+            if (rates.Attention > 0) names.Add(($"dropout:{layer}.attention", true));
+            if (rates.Hidden > 0) names.AddRange([($"dropout:{layer}.attention_output", false), ($"dropout:{layer}.output", false)]);
+        }
+        return [.. names.Select((n, i) => new DropoutSite(n.Item1, n.Item2, i))];
+    }
+
     /// <summary>Is <paramref name="name"/> an embedding table whose gradient comes as gathered rows?</summary>
     public static bool IsRowTable(string name) => name is WordEmbeddings or PositionEmbeddings;
 
-    public static byte[] Build(M3Config config, bool unified, IReadOnlyList<Parameter> parameters, bool gradients)
+    public static byte[] Build(M3Config config, bool unified, IReadOnlyList<Parameter> parameters, DropoutRates dropout, bool gradients)
     {
         var g = new GraphBuilder();
         var tape = new Tape(g);
@@ -44,10 +60,10 @@ internal static class TrainingGraph
         var positions = g.Input(PositionIds, DataType.Int64, "batch", "seq");
         var bias = Tape.Constant(g.Input(AttentionBias, DataType.Float, "batch", 1, 1, "seq"));
 
-        var encoder = new Encoder(tape, config, p, g.Shape(ids));
+        var encoder = new Encoder(tape, config, p, g.Shape(ids), dropout);
         var (hidden, gathered) = encoder.Embed(ids, positions);
         for (int layer = 0; layer < config.NumHiddenLayers; layer++)
-            hidden = encoder.Layer(M3TensorLayout.LayerPrefix(layer), hidden, bias);
+            hidden = encoder.Layer(layer, hidden, bias);
 
         var outputs = new List<(string Name, Var Value, Dim[] Shape)>
         {
@@ -77,8 +93,9 @@ internal static class TrainingGraph
     }
 
     /// <summary>XLM-RoBERTa on token rows [n·seq, H] (post-LayerNorm BERT layers, exact GELU), as M3Graph computes it.</summary>
-    private sealed class Encoder(Tape tape, M3Config c, Dictionary<string, Var> p, GraphValue batchSeq)
+    private sealed class Encoder(Tape tape, M3Config c, Dictionary<string, Var> p, GraphValue batchSeq, DropoutRates dropout)
     {
+        private readonly HashSet<string> _sites = [.. DropoutSites(c, dropout).Select(s => s.Name)];
         private readonly GraphBuilder _g = tape.Graph;
         private readonly GraphValue _heads = tape.Graph.Concat(0, batchSeq, tape.Graph.Int64s(c.NumAttentionHeads, c.HeadSize));
         private readonly GraphValue _paddedShape = tape.Graph.Concat(0, batchSeq, tape.Graph.Int64s(c.HiddenSize));
@@ -90,25 +107,36 @@ internal static class TrainingGraph
             var words = tape.GatherRows(p[WordEmbeddings], _g.Reshape(ids, flat, "batch*seq"));
             var places = tape.GatherRows(p[PositionEmbeddings], _g.Reshape(positions, flat, "batch*seq"));
             var x = tape.Add(tape.Add(words, places), tape.Slice(p["embeddings.token_type_embeddings.weight"], 0, 0, 1));
-            x = tape.LayerNorm(x, p["embeddings.LayerNorm.weight"], p["embeddings.LayerNorm.bias"], c.LayerNormEps);
+            x = Dropout(tape.LayerNorm(x, p["embeddings.LayerNorm.weight"], p["embeddings.LayerNorm.bias"], c.LayerNormEps), "dropout:embeddings");
             return (x, new() { [WordEmbeddings] = words, [PositionEmbeddings] = places });
         }
 
-        public Var Layer(string prefix, Var x, Var bias)
+        public Var Layer(int layer, Var x, Var bias)
         {
+            var prefix = M3TensorLayout.LayerPrefix(layer);
             var q = Heads(Linear(x, prefix + "attention.self.query"), [0, 2, 1, 3]);
             var k = Heads(Linear(x, prefix + "attention.self.key"), [0, 2, 3, 1]);
             var v = Heads(Linear(x, prefix + "attention.self.value"), [0, 2, 1, 3]);
             var scores = tape.Add(tape.MatMul(tape.Scale(q, 1 / Math.Sqrt(c.HeadSize)), k), bias);
-            var context = tape.MatMul(tape.Softmax(scores), v);
+            var context = tape.MatMul(Dropout(tape.Softmax(scores), $"dropout:{layer}.attention"), v);
             var rows = tape.Reshape(tape.Transpose(context, 0, 2, 1, 3), _rowsShape, "batch*seq", c.HiddenSize);
-            x = Norm(tape.Sum(Linear(rows, prefix + "attention.output.dense"), x), prefix + "attention.output.LayerNorm");
+            x = Norm(tape.Sum(Dropout(Linear(rows, prefix + "attention.output.dense"), $"dropout:{layer}.attention_output"), x), prefix + "attention.output.LayerNorm");
             var inner = tape.Gelu(Linear(x, prefix + "intermediate.dense"));
-            return Norm(tape.Sum(Linear(inner, prefix + "output.dense"), x), prefix + "output.LayerNorm");
+            return Norm(tape.Sum(Dropout(Linear(inner, prefix + "output.dense"), $"dropout:{layer}.output"), x), prefix + "output.LayerNorm");
         }
 
         /// <summary>Token rows [n·seq, w] as [n, seq, w].</summary>
         public Var Padded(Var rows) => tape.Reshape(rows, _paddedShape, "batch", "seq", rows.Shape[1]);
+
+        /// <summary>x ⊙ mask / (1 − p) with the mask a bool input, when the site is active.</summary>
+        private Var Dropout(Var x, string site)
+        {
+            if (!_sites.Contains(site)) return x;
+            bool attention = x.Shape.Length == 4;
+            var mask = _g.Input(site, DataType.Bool, attention ? ["batch", c.NumAttentionHeads, "seq", "seq"] : ["batch*seq", c.HiddenSize]);
+            float p = attention ? dropout.Attention : dropout.Hidden;
+            return tape.Mul(x, Tape.Constant(_g.Mul(_g.Cast(mask, DataType.Float), _g.Scalar(1 / (1 - p)))));
+        }
 
         private Var Linear(Var x, string name) => tape.Linear(x, p[name + ".weight"], p[name + ".bias"]);
 
