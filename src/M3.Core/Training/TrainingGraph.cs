@@ -60,10 +60,10 @@ internal static class TrainingGraph
         var positions = g.Input(PositionIds, DataType.Int64, "batch", "seq");
         var bias = Tape.Constant(g.Input(AttentionBias, DataType.Float, "batch", 1, 1, "seq"));
 
-        var encoder = new Encoder(tape, config, p, g.Shape(ids), dropout);
+        var encoder = new Encoder(tape, config, p, g.Shape(ids), bias, dropout);
         var (hidden, gathered) = encoder.Embed(ids, positions);
         for (int layer = 0; layer < config.NumHiddenLayers; layer++)
-            hidden = encoder.Layer(layer, hidden, bias);
+            hidden = EncoderLayer.Build(encoder, layer, hidden);
 
         var outputs = new List<(string Name, Var Value, Dim[] Shape)>
         {
@@ -92,8 +92,8 @@ internal static class TrainingGraph
         return g.ToModelBytes();
     }
 
-    /// <summary>XLM-RoBERTa on token rows [n·seq, H] (post-LayerNorm BERT layers, exact GELU), as M3Graph computes it.</summary>
-    private sealed class Encoder(Tape tape, M3Config c, Dictionary<string, Var> p, GraphValue batchSeq, DropoutRates dropout)
+    /// <summary>The encoder on token rows [n·seq, H]: embeddings, and the layer operations whose wiring <see cref="EncoderLayer"/> shares with M3Graph.</summary>
+    private sealed class Encoder(Tape tape, M3Config c, Dictionary<string, Var> p, GraphValue batchSeq, Var bias, DropoutRates dropout) : IEncoderLayerOps<Var>
     {
         private readonly HashSet<string> _sites = [.. DropoutSites(c, dropout).Select(s => s.Name)];
         private readonly GraphBuilder _g = tape.Graph;
@@ -111,7 +111,7 @@ internal static class TrainingGraph
             return (x, new() { [WordEmbeddings] = words, [PositionEmbeddings] = places });
         }
 
-        public Var Layer(int layer, Var x, Var bias)
+        public Var SelfAttention(Var x, int layer)
         {
             var prefix = M3TensorLayout.LayerPrefix(layer);
             var q = Heads(Linear(x, prefix + "attention.self.query"), [0, 2, 1, 3]);
@@ -119,17 +119,19 @@ internal static class TrainingGraph
             var v = Heads(Linear(x, prefix + "attention.self.value"), [0, 2, 1, 3]);
             var scores = tape.Add(tape.MatMul(tape.Scale(q, 1 / Math.Sqrt(c.HeadSize)), k), bias);
             var context = tape.MatMul(Dropout(tape.Softmax(scores), $"dropout:{layer}.attention"), v);
-            var rows = tape.Reshape(tape.Transpose(context, 0, 2, 1, 3), _rowsShape, "batch*seq", c.HiddenSize);
-            x = Norm(tape.Sum(Dropout(Linear(rows, prefix + "attention.output.dense"), $"dropout:{layer}.attention_output"), x), prefix + "attention.output.LayerNorm");
-            var inner = tape.Gelu(Linear(x, prefix + "intermediate.dense"));
-            return Norm(tape.Sum(Dropout(Linear(inner, prefix + "output.dense"), $"dropout:{layer}.output"), x), prefix + "output.LayerNorm");
+            return tape.Reshape(tape.Transpose(context, 0, 2, 1, 3), _rowsShape, "batch*seq", c.HiddenSize);
         }
+
+        /// <summary>Sum, as the inference graph's residual (see M3Graph).</summary>
+        public Var Residual(Var sublayer, Var x) => tape.Sum(sublayer, x);
+
+        public Var Gelu(Var x) => tape.Gelu(x);
 
         /// <summary>Token rows [n·seq, w] as [n, seq, w].</summary>
         public Var Padded(Var rows) => tape.Reshape(rows, _paddedShape, "batch", "seq", rows.Shape[1]);
 
         /// <summary>x ⊙ mask / (1 − p) with the mask a bool input, when the site is active.</summary>
-        private Var Dropout(Var x, string site)
+        public Var Dropout(Var x, string site)
         {
             if (!_sites.Contains(site)) return x;
             bool attention = x.Shape.Length == 4;
@@ -138,9 +140,9 @@ internal static class TrainingGraph
             return tape.Mul(x, Tape.Constant(_g.Mul(_g.Cast(mask, DataType.Float), _g.Scalar(1 / (1 - p)))));
         }
 
-        private Var Linear(Var x, string name) => tape.Linear(x, p[name + ".weight"], p[name + ".bias"]);
+        public Var Linear(Var x, string name) => tape.Linear(x, p[name + ".weight"], p[name + ".bias"]);
 
-        private Var Norm(Var x, string name) => tape.LayerNorm(x, p[name + ".weight"], p[name + ".bias"], c.LayerNormEps);
+        public Var Norm(Var x, string name) => tape.LayerNorm(x, p[name + ".weight"], p[name + ".bias"], c.LayerNormEps);
 
         /// <summary>Rows [n·seq, H] split into heads and permuted: [n, heads, seq, d] for Q and V, [n, heads, d, seq] for Kᵀ.</summary>
         private Var Heads(Var rows, long[] perm) =>
