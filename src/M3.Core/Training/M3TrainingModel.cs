@@ -24,8 +24,9 @@ internal sealed class M3TrainingModel : IGradientModel
     private readonly OrtValue[] _parameterValues;
     private readonly TrainableTensor[] _trained;
     private readonly OrtValue[] _gradientValues;
-    private float[][]? _scratch;
-    private OrtValue?[]? _scratchValues;
+    private readonly SessionOptions _options;
+    private readonly List<TrainingGraph.Parameter> _specs;
+    private InferenceSession? _accumulate;
 
     private M3TrainingModel(M3Config config, TrainingObjective objective, DropoutRates dropout, List<(TrainingGraph.Parameter Spec, float[] Values)> parameters, int threads)
     {
@@ -37,17 +38,20 @@ internal sealed class M3TrainingModel : IGradientModel
         _parameterValues = [.. parameters.Select(p => OrtValue.CreateTensorValueFromMemory(p.Values, [.. p.Spec.Shape.Select(d => (long)d)]))];
         _trained = [.. parameters.Where(p => p.Spec.Trained).Select(p => new TrainableTensor(p.Spec.Name, p.Spec.Shape, p.Values))];
         _gradientValues = [.. _trained.Select(t => OrtValue.CreateTensorValueFromMemory(t.Gradient, [.. t.Shape.Select(d => (long)d)]))];
-        var specs = parameters.Select(p => p.Spec).ToList();
-        using var options = new SessionOptions
+        _specs = parameters.Select(p => p.Spec).ToList();
+        _options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             // Shapes change with every batch: a memory pattern planned for one shape is not reused by the next.
             EnableMemoryPattern = false,
         };
-        if (threads > 0) options.IntraOpNumThreads = threads;
-        _represent = new InferenceSession(TrainingGraph.Build(config, objective.Unified, specs, dropout, gradients: false), options);
-        _gradients = new InferenceSession(TrainingGraph.Build(config, objective.Unified, specs, dropout, gradients: true), options);
+        if (threads > 0) _options.IntraOpNumThreads = threads;
+        _represent = Session(TrainingGraph.Kind.Representations);
+        _gradients = Session(TrainingGraph.Kind.Gradients);
     }
+
+    private InferenceSession Session(TrainingGraph.Kind kind) =>
+        new(TrainingGraph.Build(_config, _objective.Unified, _specs, _dropout, kind), _options);
 
     /// <summary>
     /// Loads every tensor the objective uses from <paramref name="checkpoint"/>: the encoder's (pooler excluded: its output
@@ -194,7 +198,6 @@ internal sealed class M3TrainingModel : IGradientModel
         var outputNames = new List<string>();
         var outputValues = new List<OrtValue>();
         var rowBuffers = new Dictionary<string, float[]>();
-        OrtValue?[] denseTargets = accumulate ? ScratchValues() : _gradientValues;
         for (int i = 0; i < _trained.Length; i++)
         {
             var t = _trained[i];
@@ -207,27 +210,26 @@ internal sealed class M3TrainingModel : IGradientModel
             else
             {
                 outputNames.Add(TrainingGraph.GradPrefix + t.Name);
-                outputValues.Add(denseTargets[i]!);
+                outputValues.Add(_gradientValues[i]);
+                if (!accumulate) continue;
+                names.Add(TrainingGraph.AccumulatorPrefix + t.Name);
+                values.Add(_gradientValues[i]);
             }
         }
         try
         {
             using var runOptions = new RunOptions();
-            _gradients.Run(runOptions, names, values, outputNames, outputValues);
+            (accumulate ? _accumulate ??= Session(TrainingGraph.Kind.AccumulatedGradients) : _gradients).Run(runOptions, names, values, outputNames, outputValues);
         }
         finally
         {
-            foreach (var v in values.Skip(_parameterValues.Length)) v.Dispose();
+            foreach (var v in values.Skip(_parameterValues.Length).Except(_gradientValues)) v.Dispose();
             foreach (var (name, v) in outputNames.Zip(outputValues))
                 if (name.StartsWith(TrainingGraph.RowsPrefix, StringComparison.Ordinal)) v.Dispose();
         }
 
-        for (int i = 0; i < _trained.Length; i++)
-        {
-            var t = _trained[i];
+        foreach (var t in _trained)
             if (rowBuffers.TryGetValue(t.Name, out var rows)) ScatterRows(t, chunk, rows, touched[t.Name]);
-            else if (accumulate) TensorPrimitives.Add(t.Gradient, _scratch![i], t.Gradient);
-        }
     }
 
     /// <summary>Adds the gathered rows' gradients of real tokens into the table rows they were gathered from.</summary>
@@ -255,16 +257,6 @@ internal sealed class M3TrainingModel : IGradientModel
         foreach (var row in table.GradientRows) Array.Clear(table.Gradient, row * width, width);
     }
 
-    /// <summary>Buffers for the sub-batches after the first, whose gradients are added to the first's (same layout as the gradients).</summary>
-    private OrtValue?[] ScratchValues()
-    {
-        if (_scratchValues != null) return _scratchValues;
-        _scratch = [.. _trained.Select(t => TrainingGraph.IsRowTable(t.Name) ? [] : new float[t.Gradient.Length])];
-        _scratchValues = [.. _trained.Select((t, i) => TrainingGraph.IsRowTable(t.Name) ? null
-            : OrtValue.CreateTensorValueFromMemory(_scratch[i], [.. t.Shape.Select(d => (long)d)]))];
-        return _scratchValues;
-    }
-
     private static void Narrow(ReadOnlySpan<double> source, Span<float> destination)
     {
         for (int i = 0; i < source.Length; i++) destination[i] = (float)source[i];
@@ -274,8 +266,9 @@ internal sealed class M3TrainingModel : IGradientModel
     {
         _represent.Dispose();
         _gradients.Dispose();
+        _accumulate?.Dispose();
+        _options.Dispose();
         foreach (var v in _parameterValues) v.Dispose();
         foreach (var v in _gradientValues) v.Dispose();
-        if (_scratchValues != null) foreach (var v in _scratchValues) v?.Dispose();
     }
 }

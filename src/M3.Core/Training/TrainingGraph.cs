@@ -19,7 +19,7 @@ internal static class TrainingGraph
 {
     public const string InputIds = "input_ids", PositionIds = "position_ids", AttentionBias = "attention_bias";
     public const string Dense = "dense", Sparse = "sparse", Colbert = "colbert";
-    public const string GradPrefix = "grad:", RowsPrefix = "rows:", UpstreamPrefix = "d_";
+    public const string GradPrefix = "grad:", RowsPrefix = "rows:", UpstreamPrefix = "d_", AccumulatorPrefix = "acc:";
     public const string WordEmbeddings = "embeddings.word_embeddings.weight", PositionEmbeddings = "embeddings.position_embeddings.weight";
     public const string ColbertWeight = "colbert_linear.weight", ColbertBias = "colbert_linear.bias";
     public const string SparseWeight = "sparse_linear.weight", SparseBias = "sparse_linear.bias";
@@ -47,8 +47,17 @@ internal static class TrainingGraph
     /// <summary>Is <paramref name="name"/> an embedding table whose gradient comes as gathered rows?</summary>
     public static bool IsRowTable(string name) => name is WordEmbeddings or PositionEmbeddings;
 
-    public static byte[] Build(M3Config config, bool unified, IReadOnlyList<Parameter> parameters, DropoutRates dropout, bool gradients)
+    /// <summary>Which graph: the representations, the gradients, or the gradients added to accumulators.</summary>
+    public enum Kind { Representations, Gradients, AccumulatedGradients }
+
+    /// <summary>
+    /// Builds one of the graphs. <see cref="Kind.AccumulatedGradients"/> takes every dense gradient's running sum as input
+    /// <c>acc:NAME</c> and outputs the sum plus this sub-batch's gradient: the caller binds both to the same buffer
+    /// (an elementwise Add reads each element before writing it), so sub-batches accumulate without a second gradient-sized buffer.
+    /// </summary>
+    public static byte[] Build(M3Config config, bool unified, IReadOnlyList<Parameter> parameters, DropoutRates dropout, Kind kind)
     {
+        bool gradients = kind != Kind.Representations;
         var g = new GraphBuilder();
         var tape = new Tape(g);
         var p = parameters.ToDictionary(x => x.Name, x =>
@@ -87,6 +96,8 @@ internal static class TrainingGraph
         {
             var gradient = IsRowTable(x.Name) ? tape.GradientOf(gathered[x.Name]) : tape.GradientOf(p[x.Name]);
             if (gradient == null) throw new InvalidOperationException($"training graph: no gradient reaches {x.Name}");
+            if (kind == Kind.AccumulatedGradients && !IsRowTable(x.Name))
+                gradient = g.Add(g.Input(AccumulatorPrefix + x.Name, DataType.Float, [.. x.Shape.Select(d => (Dim)d)]), gradient);
             g.Output(gradient, (IsRowTable(x.Name) ? RowsPrefix : GradPrefix) + x.Name);
         }
         return g.ToModelBytes();
