@@ -141,14 +141,14 @@ internal static class TrainingGraph
         /// <summary>Token rows [n·seq, w] as [n, seq, w].</summary>
         public Var Padded(Var rows) => tape.Reshape(rows, _paddedShape, "batch", "seq", rows.Shape[1]);
 
-        /// <summary>x ⊙ mask / (1 − p) with the mask a bool input, when the site is active.</summary>
+        /// <summary>x ⊙ keep / (1 − p) with the keep-mask a bool input, when the site is active.</summary>
         public Var Dropout(Var x, string site)
         {
             if (!_sites.Contains(site)) return x;
             bool attention = x.Shape.Length == 4;
             var mask = _g.Input(site, DataType.Bool, attention ? ["batch", c.NumAttentionHeads, "seq", "seq"] : ["batch*seq", c.HiddenSize]);
             float p = attention ? dropout.Attention : dropout.Hidden;
-            return tape.Mul(x, Tape.Constant(_g.Mul(_g.Cast(mask, DataType.Float), _g.Scalar(1 / (1 - p)))));
+            return tape.Dropout(x, mask, 1 / (1 - p));
         }
 
         public Var Linear(Var x, string name) => tape.Linear(x, p[name + ".weight"], p[name + ".bias"]);
