@@ -16,6 +16,7 @@ public static class IndexBench
     public static int Run(string[] args)
     {
         if (args.Contains("--synthetic")) return Index.SyntheticIndexBench.Run(args);
+        if (args.Contains("--colbert-agreement")) return Index.ColbertAgreement.Run(args);
         int docs = Args.Int(args, "--docs", 100_000), queries = Args.Int(args, "--queries", 200);
         var model = Args.String(args, "--model") ?? Path.Combine(Args.RepoRoot(), "tests", "fixtures", "tiny-m3");
         var pool = File.ReadLines(Path.Combine(model, "tokenizer_golden.jsonl"))
