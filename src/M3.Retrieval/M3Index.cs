@@ -42,6 +42,9 @@ public sealed class M3Index : IDisposable
 
     public string Directory { get; }
 
+    /// <summary>The store (tests reach its connection to simulate failures).</summary>
+    internal IndexStore Store => _store;
+
     /// <summary>The model the documents were encoded with (folder or hub id), as given when the index was created.</summary>
     public string Model { get; }
 

@@ -337,7 +337,7 @@ internal sealed class IndexStore : IDisposable
     private T Guard<T>(Func<T> body) => IndexStoreErrors.Guard(Path, body);
     private void Guard(Action body) => IndexStoreErrors.Guard(Path, body);
 
-    private void Execute(string sql)
+    internal void Execute(string sql)
     {
         using var cmd = Command(sql);
         cmd.ExecuteNonQuery();
