@@ -14,9 +14,10 @@ public sealed class M3Encoder : IDisposable
 {
     private readonly InferenceSession _session;
 
-    private M3Encoder(string directory, M3Config config, XlmRobertaTokenizer tokenizer, InferenceSession session, M3EncoderOptions options)
+    private M3Encoder(string directory, M3Config config, XlmRobertaTokenizer tokenizer, InferenceSession session, M3EncoderOptions options, string contentKey)
     {
         ModelDirectory = directory;
+        ContentKey = contentKey;
         Config = config;
         Tokenizer = tokenizer;
         Options = options;
@@ -31,21 +32,25 @@ public sealed class M3Encoder : IDisposable
             throw new DirectoryNotFoundException($"model folder '{modelDirectory}' does not exist (expected a BGE-M3 checkpoint folder)");
         var tokenizer = XlmRobertaTokenizer.Load(modelDirectory);
         M3Config config;
-        string modelPath;
+        string modelPath, contentKey;
         using (var checkpoint = M3Checkpoint.Open(modelDirectory))
         {
             config = checkpoint.Config;
+            contentKey = GraphCache.ContentKey(checkpoint, options.CacheDirectory);
             if (tokenizer.VocabularySize > config.VocabSize)
                 throw new InvalidDataException($"{Path.Combine(modelDirectory, M3Config.FileName)}: vocab_size {config.VocabSize} is smaller than the tokenizer's {tokenizer.VocabularySize} tokens");
             modelPath = GraphCache.GetOrBuild(checkpoint, options.CacheDirectory, options.Precision.ToString().ToLowerInvariant(),
-                (ck, model, data) => M3Graph.Build(ck, model, data, options.Precision));
+                (ck, model, data) => M3Graph.Build(ck, model, data, options.Precision), options.Log ?? Console.Error.WriteLine);
         }
         var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (options.Threads > 0) sessionOptions.IntraOpNumThreads = options.Threads;
-        return new M3Encoder(Path.GetFullPath(modelDirectory), config, tokenizer, new InferenceSession(modelPath, sessionOptions), options);
+        return new M3Encoder(Path.GetFullPath(modelDirectory), config, tokenizer, new InferenceSession(modelPath, sessionOptions), options, contentKey);
     }
 
     public string ModelDirectory { get; }
+
+    /// <summary>SHA-256 over the checkpoint's files (memoized in the graph cache): identifies the model, e.g. in an index's manifest.</summary>
+    public string ContentKey { get; }
     public M3Config Config { get; }
     public M3EncoderOptions Options { get; }
     public XlmRobertaTokenizer Tokenizer { get; }

@@ -12,8 +12,8 @@ internal static class SearchEndpoints
 {
     public static void Map(IEndpointRouteBuilder app, RequestEncoder encoder, ModelHost host)
     {
-        // M3Index holds one SQLite connection and a lazily built snapshot: searches take turns.
-        var gate = new SemaphoreSlim(1, 1);
+        // M3Index searches are thread-safe and run in parallel, each on the snapshot of the latest committed state, so
+        // documents added or deleted by another process (m3 index add/delete) are seen by the next request.
         app.MapPost("/search", async (HttpContext ctx) =>
         {
             var request = await RequestJson.ReadAsync<SearchRequest>(ctx);
@@ -26,10 +26,7 @@ internal static class SearchEndpoints
             if (topK < 1 || topK > 1000) throw new ApiError(422, "\"top_k\" must be between 1 and 1000");
             var options = new SearchOptions { Mode = mode, TopK = topK, Weights = EmbeddingEndpoints.Weights(request.Weights), Exact = request.Exact ?? false };
             var q = (await encoder.EncodeAsync([query], encoder.Options(M3.Core.Encoding.M3Outputs.All), ctx.RequestAborted))[0];
-            await gate.WaitAsync(ctx.RequestAborted);
-            IReadOnlyList<SearchHit> hits;
-            try { hits = index.Search(q, options); }
-            finally { gate.Release(); }
+            var hits = index.Search(q, options);
             return EmbeddingEndpoints.Ok(new SearchResponse(hits.Select(h => new SearchHitItem(h.Id, h.Score)).ToArray()));
         }).Accepts<SearchRequest>("application/json").Produces<SearchResponse>();
     }
