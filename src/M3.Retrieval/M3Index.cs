@@ -47,12 +47,12 @@ public sealed class M3Index : IDisposable
             if (!manifest.ContainsKey(key))
             {
                 store.Dispose();
-                throw new InvalidDataException($"{Path.Combine(directory, IndexStore.FileName)}: manifest lacks '{key}'; not an M3 index or a damaged one");
+                throw new IndexException($"{Path.Combine(directory, IndexStore.FileName)}: manifest lacks '{key}'; not an M3 index or a damaged one");
             }
         if (manifest["format"] != FormatVersion)
         {
             store.Dispose();
-            throw new InvalidDataException($"{Path.Combine(directory, IndexStore.FileName)}: index format {manifest["format"]}, this version reads {FormatVersion}");
+            throw new IndexException($"{Path.Combine(directory, IndexStore.FileName)}: index format {manifest["format"]}, this version reads {FormatVersion}; build the index again with this version");
         }
         return new M3Index(directory, store, manifest);
     }
@@ -80,20 +80,21 @@ public sealed class M3Index : IDisposable
     public (long Documents, long Passages) Count() => _store.Count();
 
     /// <summary>Encodes and stores a batch of documents in one transaction; a document whose id exists is replaced.</summary>
-    public void Add(IReadOnlyList<IndexDocument> documents, M3Encoder encoder, IProgress<int>? progress = null)
+    public void Add(IReadOnlyList<IndexDocument> documents, M3Encoder encoder, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         CheckEncoder(encoder);
         var seen = new HashSet<string>();
         foreach (var d in documents)
         {
-            if (string.IsNullOrEmpty(d.Id)) throw new ArgumentException("a document has an empty id");
-            if (!seen.Add(d.Id)) throw new ArgumentException($"document id '{d.Id}' appears twice in one batch");
+            if (string.IsNullOrEmpty(d.Id)) throw new IndexException("a document has an empty id; give every document an id");
+            if (!seen.Add(d.Id)) throw new IndexException($"document id '{d.Id}' appears twice in one batch; ids must be unique");
         }
         var pieces = documents.SelectMany(d => (Options.PassageTokens is { } window
                 ? Passages.Split(encoder.Tokenizer, d.Text, window, Options.PassageOverlap)
                 : [d.Text]).Select((text, i) => (Doc: d, Passage: i, Text: text)))
             .ToList();
-        var embeddings = encoder.Encode(pieces.Select(p => p.Text).ToList(), M3EncodeOptions.Default, progress);
+        var embeddings = encoder.Encode(pieces.Select(p => p.Text).ToList(), M3EncodeOptions.Default, progress, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
         Write(pieces.Select((p, i) => new IndexStore.StoredPassage(p.Doc.Id, p.Passage, p.Text, p.Doc.MetadataJson, embeddings[i])).ToList());
     }
 
@@ -118,10 +119,11 @@ public sealed class M3Index : IDisposable
     /// <summary>The stored text and metadata of a document, or null for an unknown id.</summary>
     public (string Text, string? MetadataJson)? Get(string id) => _store.Document(id);
 
-    public IReadOnlyList<SearchHit> Search(string query, M3Encoder encoder, SearchOptions? options = null)
+    /// <summary>Encodes <paramref name="query"/> and searches with it; cancellation stops the encoding.</summary>
+    public IReadOnlyList<SearchHit> Search(string query, M3Encoder encoder, SearchOptions? options = null, CancellationToken cancellationToken = default)
     {
         CheckEncoder(encoder);
-        return Search(encoder.Encode([query])[0], options);
+        return Search(encoder.Encode([query], cancellationToken: cancellationToken)[0], options);
     }
 
     /// <summary>Searches with an already encoded query (all three representations).</summary>
@@ -137,7 +139,7 @@ public sealed class M3Index : IDisposable
     private void CheckEncoder(M3Encoder encoder)
     {
         if (encoder.HiddenSize != HiddenSize)
-            throw new ArgumentException($"the index holds {HiddenSize}-dimensional vectors (model {Model}); the encoder gives {encoder.HiddenSize}");
+            throw new IndexException($"the index holds {HiddenSize}-dimensional vectors (model {Model}); the encoder gives {encoder.HiddenSize}: use the index's model");
     }
 
     public void Dispose() => _store.Dispose();

@@ -31,14 +31,14 @@ public sealed class LoadErrorTests : IDisposable
     public void MissingFolder_NamesTheFolder()
     {
         var missing = Path.Combine(_dir, "nope");
-        var e = Assert.Throws<DirectoryNotFoundException>(() => XlmRobertaTokenizer.Load(missing));
+        var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.Load(missing));
         Assert.Contains(missing, e.Message);
     }
 
     [Fact]
     public void FolderWithoutTokenizerFiles_SaysWhatWasExpected()
     {
-        var e = Assert.Throws<FileNotFoundException>(() => XlmRobertaTokenizer.Load(_dir));
+        var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.Load(_dir));
         Assert.Contains("tokenizer.json", e.Message);
         Assert.Contains("sentencepiece.bpe.model", e.Message);
     }
@@ -47,9 +47,9 @@ public sealed class LoadErrorTests : IDisposable
     public void MissingFile_NamesTheFile()
     {
         var path = Path.Combine(_dir, "tokenizer.json");
-        Assert.Contains(path, Assert.Throws<FileNotFoundException>(() => XlmRobertaTokenizer.FromTokenizerJson(path)).Message);
+        Assert.Contains(path, Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path)).Message);
         var model = Path.Combine(_dir, "sentencepiece.bpe.model");
-        Assert.Contains(model, Assert.Throws<FileNotFoundException>(() => XlmRobertaTokenizer.FromSentencePieceModel(model)).Message);
+        Assert.Contains(model, Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromSentencePieceModel(model)).Message);
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed class LoadErrorTests : IDisposable
     {
         var bytes = File.ReadAllBytes(FixtureJson);
         var path = Write("tokenizer.json", bytes[..(bytes.Length / 2)]);
-        var e = Assert.Throws<InvalidDataException>(() => XlmRobertaTokenizer.Load(_dir));
+        var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.Load(_dir));
         Assert.Contains(path, e.Message);
         Assert.Contains("tokenizer.json", e.Message);
     }
@@ -66,7 +66,7 @@ public sealed class LoadErrorTests : IDisposable
     public void BpeTokenizerJson_IsNotSupported()
     {
         var path = WriteJson(n => n["model"] = JsonNode.Parse("""{"type":"BPE","vocab":{"a":0},"merges":[]}"""));
-        var e = Assert.Throws<NotSupportedException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
+        var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
         Assert.Contains(path, e.Message);
         Assert.Contains("'BPE'", e.Message);
         Assert.Contains("Unigram", e.Message);
@@ -76,7 +76,7 @@ public sealed class LoadErrorTests : IDisposable
     public void VocabEntryOfWrongShape_IsInvalidData()
     {
         var path = WriteJson(n => n["model"]!["vocab"]!.AsArray()[5] = JsonNode.Parse("""["s"]"""));
-        var e = Assert.Throws<InvalidDataException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
+        var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
         Assert.Contains("model.vocab[5]", e.Message);
     }
 
@@ -84,7 +84,7 @@ public sealed class LoadErrorTests : IDisposable
     public void CorruptCharsMap_IsInvalidData()
     {
         var path = WriteJson(n => n["normalizer"]!["normalizers"]![0]!["precompiled_charsmap"] = "/////wAAAAA=");
-        var e = Assert.Throws<InvalidDataException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
+        var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
         Assert.Contains(path, e.Message);
         Assert.Contains("precompiled_charsmap", e.Message);
     }
@@ -93,7 +93,7 @@ public sealed class LoadErrorTests : IDisposable
     public void UnsupportedPreTokenizer_IsNotSupported()
     {
         var path = WriteJson(n => n["pre_tokenizer"] = JsonNode.Parse("""{"type":"ByteLevel"}"""));
-        Assert.Contains("Metaspace", Assert.Throws<NotSupportedException>(() => XlmRobertaTokenizer.FromTokenizerJson(path)).Message);
+        Assert.Contains("Metaspace", Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path)).Message);
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public sealed class LoadErrorTests : IDisposable
     {
         var bytes = File.ReadAllBytes(FixtureModel);
         var path = Write("sentencepiece.bpe.model", bytes[..(bytes.Length / 2)]);
-        var e = Assert.Throws<InvalidDataException>(() => XlmRobertaTokenizer.Load(_dir));
+        var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.Load(_dir));
         Assert.Contains(path, e.Message);
         Assert.Contains("SentencePiece ModelProto", e.Message);
     }
@@ -114,7 +114,7 @@ public sealed class LoadErrorTests : IDisposable
         foreach (double fraction in new[] { 0.0001, 0.1, 0.33, 0.5, 0.9, 0.99, 0.9999 })
         {
             File.WriteAllBytes(path, bytes[..(int)(bytes.Length * fraction)]);
-            Assert.Contains(path, Assert.Throws<InvalidDataException>(() => XlmRobertaTokenizer.FromSentencePieceModel(path)).Message);
+            Assert.Contains(path, Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromSentencePieceModel(path)).Message);
         }
     }
 
@@ -122,7 +122,7 @@ public sealed class LoadErrorTests : IDisposable
     public void TokenizerJsonWithWrongNestedShape_IsInvalidData()
     {
         var path = WriteJson(n => n["post_processor"]!["single"]![0]!["SpecialToken"] = JsonNode.Parse("""{"type_id": 0}"""));
-        var e = Assert.Throws<InvalidDataException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
+        var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
         Assert.Contains(path, e.Message);
     }
 
@@ -130,7 +130,7 @@ public sealed class LoadErrorTests : IDisposable
     public void TextFileAsSentencePieceModel_IsInvalidData()
     {
         var path = Write("sentencepiece.bpe.model", Encoding.UTF8.GetBytes("This is not a protobuf"));
-        Assert.Contains(path, Assert.Throws<InvalidDataException>(() => XlmRobertaTokenizer.FromSentencePieceModel(path)).Message);
+        Assert.Contains(path, Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromSentencePieceModel(path)).Message);
     }
 
     [Fact]
@@ -138,7 +138,7 @@ public sealed class LoadErrorTests : IDisposable
     {
         // A ModelProto holding only trainer_spec { model_type: BPE (2) }.
         var path = Write("sentencepiece.bpe.model", [0x12, 0x02, 0x18, 0x02]);
-        Assert.Contains("model_type 2", Assert.Throws<NotSupportedException>(() => XlmRobertaTokenizer.FromSentencePieceModel(path)).Message);
+        Assert.Contains("model_type 2", Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromSentencePieceModel(path)).Message);
     }
 
     [Fact]
@@ -146,7 +146,7 @@ public sealed class LoadErrorTests : IDisposable
     {
         File.Copy(FixtureModel, Path.Combine(_dir, "sentencepiece.bpe.model"));
         var config = Write("tokenizer_config.json", "{ not json"u8.ToArray());
-        Assert.Contains(config, Assert.Throws<InvalidDataException>(() => XlmRobertaTokenizer.Load(_dir)).Message);
+        Assert.Contains(config, Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.Load(_dir)).Message);
     }
 
     [Fact]

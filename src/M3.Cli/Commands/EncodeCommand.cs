@@ -27,26 +27,26 @@ public static class EncodeCommand
         {
             model, input, output, dense, sparse, colbert, mcls, maxLength, batchSize, precision.Option,
         };
-        command.SetAction(pr => CommandRunner.Run(() =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, ct =>
         {
             var outputs = (pr.GetValue(dense) ? M3Outputs.Dense : 0) | (pr.GetValue(sparse) ? M3Outputs.Sparse : 0) | (pr.GetValue(colbert) ? M3Outputs.Colbert : 0);
             var options = EncodeOptions.Create(outputs == 0 ? M3Outputs.All : outputs, pr.GetValue(maxLength), pr.GetValue(batchSize), pr.GetValue(mcls));
-            return Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), options, precision.GetValue(pr));
+            return Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), options, precision.GetValue(pr), ct);
         }));
         return command;
     }
 
-    private static int Execute(string modelArg, string inputPath, string? outputPath, M3EncodeOptions options, M3Precision precision)
+    private static int Execute(string modelArg, string inputPath, string? outputPath, M3EncodeOptions options, M3Precision precision, CancellationToken ct)
     {
         var texts = JsonLinesReader.Read(inputPath).Select(l => l.Value.RequireString("text", inputPath, l.Line)).ToList();
-        using var encoder = EncoderLoader.Load(modelArg, new M3EncoderOptions { Precision = precision });
+        using var encoder = EncoderLoader.Load(modelArg, new M3EncoderOptions { Precision = precision }, ct);
         using var outFile = new OutputFile(outputPath);
         ProgressBar.Run("encoding", texts.Count, progress =>
         {
             for (int start = 0; start < texts.Count; start += ChunkSize)
             {
                 var chunk = texts.GetRange(start, Math.Min(ChunkSize, texts.Count - start));
-                foreach (var e in encoder.Encode(chunk, options, progress))
+                foreach (var e in encoder.Encode(chunk, options, progress, ct))
                     JsonLineWriter.WriteLine(outFile.Writer, json => EmbeddingJson.Write(json, e));
             }
             return 0;

@@ -30,13 +30,13 @@ public static class IndexCommand
         var half = new Option<bool>("--colbert-float16") { Description = "New index only: store ColBERT vectors as float16 (half the size; not exact)" };
         var precision = new PrecisionOption();
         var command = new Command("add", "Encode documents and add them to the index, one committed transaction per batch") { index, model, input, batch, passages, overlap, half, precision.Option };
-        command.SetAction(pr => CommandRunner.Run(() =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, ct =>
         {
             var path = pr.GetValue(input)!;
             int batchSize = pr.GetValue(batch);
             if (batchSize < 1) throw new CliError($"--batch-size must be at least 1, got {batchSize}");
             var lines = JsonLinesReader.Read(path).Select(l => ReadDocument(l.Value, path, l.Line)).ToList();
-            using var encoder = EncoderLoader.Load(pr.GetValue(model)!, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) });
+            using var encoder = EncoderLoader.Load(pr.GetValue(model)!, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) }, ct);
             var options = new IndexOptions { PassageTokens = pr.GetValue(passages), PassageOverlap = pr.GetValue(overlap), ColbertFloat16 = pr.GetValue(half) };
             // A local model folder is recorded absolute, so searches from any working directory find it.
             var modelArg = pr.GetValue(model)!;
@@ -45,7 +45,7 @@ public static class IndexCommand
             ProgressBar.Run("indexing", lines.Count, progress =>
             {
                 for (int start = 0; start < lines.Count; start += batchSize)
-                    ix.Add(lines.GetRange(start, Math.Min(batchSize, lines.Count - start)), encoder, progress);
+                    ix.Add(lines.GetRange(start, Math.Min(batchSize, lines.Count - start)), encoder, progress, ct);
                 return 0;
             });
             var (docs, _) = ix.Count();
@@ -78,7 +78,7 @@ public static class IndexCommand
         var index = IndexOption();
         var id = new Option<string>("--id") { Description = "Document id", Required = true };
         var command = new Command("delete", "Delete a document (all its passages) from the index") { index, id };
-        command.SetAction(pr => CommandRunner.Run(() =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, ct =>
         {
             using var ix = M3Index.Open(pr.GetValue(index)!);
             if (!ix.Delete(pr.GetValue(id)!)) throw new CliError($"no document with id '{pr.GetValue(id)}' in {pr.GetValue(index)}");
@@ -91,7 +91,7 @@ public static class IndexCommand
     {
         var index = IndexOption();
         var command = new Command("info", "Print the index's model, sizes and options as JSON") { index };
-        command.SetAction(pr => CommandRunner.Run(() =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, ct =>
         {
             var dir = pr.GetValue(index)!;
             using var ix = M3Index.Open(dir);

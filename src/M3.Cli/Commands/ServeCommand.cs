@@ -27,11 +27,11 @@ public static class ServeCommand
         var batchSize = new Option<int>("--max-batch-size") { Description = "Texts per forward pass", DefaultValueFactory = _ => Defaults.MaxBatchSize };
         var precision = new PrecisionOption();
         var command = new Command("serve", "Run the HTTP server") { model, index, urls, apiKey, maxInputs, maxChars, maxTokens, reject, maxBody, queue, batchTokens, batchSize, precision.Option };
-        command.SetAction(pr => CommandRunner.RunAsync(async () =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, async ct =>
         {
             var options = new ServerOptions
             {
-                ModelDirectory = ModelLocator.Resolve(pr.GetValue(model)!),
+                ModelDirectory = ModelLocator.Resolve(pr.GetValue(model)!, ct),
                 ModelId = pr.GetValue(model),
                 IndexDirectory = pr.GetValue(index),
                 Urls = pr.GetValue(urls)!,

@@ -34,8 +34,7 @@ public sealed class M3EmbeddingGenerator : IEmbeddingGenerator<string, Embedding
         // Encoding is CPU-bound work in ONNX Runtime: run it off the caller's thread.
         return Task.Run(() =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var results = _encoder.Encode(texts, _options);
+            var results = _encoder.Encode(texts, _options, cancellationToken: cancellationToken);
             var embeddings = new GeneratedEmbeddings<Embedding<float>>(results.Select(r =>
                 new Embedding<float>(r.Dense!) { ModelId = _metadata.DefaultModelId, CreatedAt = DateTimeOffset.UtcNow }))
             {

@@ -20,7 +20,7 @@ internal sealed class IndexStore : IDisposable
     {
         var path = Path.Combine(directory, FileName);
         if (!File.Exists(path))
-            throw new DirectoryNotFoundException($"'{directory}' is not an index (no {FileName}); create one with 'm3 index add'");
+            throw new IndexException($"'{directory}' is not an index (no {FileName}); create one with 'm3 index add'");
         var store = new IndexStore(Connect(path));
         try
         {
@@ -31,7 +31,7 @@ internal sealed class IndexStore : IDisposable
         catch (SqliteException e)
         {
             store.Dispose();
-            throw new InvalidDataException($"{path}: not a readable index database ({e.Message})", e);
+            throw new IndexException($"{path}: not a readable index database ({e.Message}); restore it from a backup or build the index again", e);
         }
         return store;
     }
