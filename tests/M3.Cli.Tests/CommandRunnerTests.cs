@@ -14,8 +14,7 @@ public sealed class CommandRunnerTests
         Console.SetError(stderr);
         try
         {
-            var code = await CommandRunner.RunAsync(CancellationToken.None,
-                (Func<CancellationToken, int>)(_ => throw new IndexException("'ix' is not an index; create one with 'm3 index add'")));
+            var code = await CommandRunner.RunAsync((Func<CancellationToken, int>)(_ => throw new IndexException("'ix' is not an index; create one with 'm3 index add'")), CancellationToken.None);
             Assert.Equal(1, code);
             Assert.Equal("error: 'ix' is not an index; create one with 'm3 index add'", stderr.ToString().Trim());
         }
@@ -32,7 +31,7 @@ public sealed class CommandRunnerTests
         Console.SetError(stderr);
         try
         {
-            Assert.Equal(2, await CommandRunner.RunAsync(CancellationToken.None, (Func<CancellationToken, int>)(_ => throw new CliError("bad", 2))));
+            Assert.Equal(2, await CommandRunner.RunAsync((Func<CancellationToken, int>)(_ => throw new CliError("bad", 2)), CancellationToken.None));
         }
         finally
         {
@@ -45,9 +44,9 @@ public sealed class CommandRunnerTests
     {
         // An InvalidOperationException or ArgumentException from inside is a bug: it must reach the top with its stack trace.
         await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            CommandRunner.RunAsync(CancellationToken.None, (Func<CancellationToken, int>)(_ => throw new InvalidOperationException("bug"))));
+            CommandRunner.RunAsync((Func<CancellationToken, int>)(_ => throw new InvalidOperationException("bug")), CancellationToken.None));
         await Assert.ThrowsAsync<ArgumentException>(() =>
-            CommandRunner.RunAsync(CancellationToken.None, (Func<CancellationToken, int>)(_ => throw new ArgumentException("bug"))));
+            CommandRunner.RunAsync((Func<CancellationToken, int>)(_ => throw new ArgumentException("bug")), CancellationToken.None));
     }
 
     [Fact]
@@ -58,12 +57,12 @@ public sealed class CommandRunnerTests
         try
         {
             using var cts = new CancellationTokenSource();
-            var code = await CommandRunner.RunAsync(cts.Token, (Func<CancellationToken, int>)(ct =>
+            var code = await CommandRunner.RunAsync((Func<CancellationToken, int>)(ct =>
             {
                 cts.Cancel();
                 ct.ThrowIfCancellationRequested();
                 return 0;
-            }));
+            }), cts.Token);
             Assert.Equal(CommandRunner.CancelledExitCode, code);
             Assert.Contains("cancelled", stderr.ToString());
         }

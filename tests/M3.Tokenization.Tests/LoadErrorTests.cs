@@ -28,7 +28,7 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void MissingFolder_NamesTheFolder()
+    public void Missing_folder_names_the_folder()
     {
         var missing = Path.Combine(_dir, "nope");
         var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.Load(missing));
@@ -36,7 +36,7 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void FolderWithoutTokenizerFiles_SaysWhatWasExpected()
+    public void Folder_without_tokenizer_files_says_what_was_expected()
     {
         var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.Load(_dir));
         Assert.Contains("tokenizer.json", e.Message);
@@ -44,7 +44,7 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void MissingFile_NamesTheFile()
+    public void Missing_file_names_the_file()
     {
         var path = Path.Combine(_dir, "tokenizer.json");
         Assert.Contains(path, Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path)).Message);
@@ -53,7 +53,7 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void TruncatedTokenizerJson_IsInvalidData()
+    public void Truncated_tokenizer_json_is_invalid_data()
     {
         var bytes = File.ReadAllBytes(FixtureJson);
         var path = Write("tokenizer.json", bytes[..(bytes.Length / 2)]);
@@ -63,7 +63,7 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void BpeTokenizerJson_IsNotSupported()
+    public void Bpe_tokenizer_json_is_not_supported()
     {
         var path = WriteJson(n => n["model"] = JsonNode.Parse("""{"type":"BPE","vocab":{"a":0},"merges":[]}"""));
         var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
@@ -73,7 +73,7 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void VocabEntryOfWrongShape_IsInvalidData()
+    public void Vocab_entry_of_wrong_shape_is_invalid_data()
     {
         var path = WriteJson(n => n["model"]!["vocab"]!.AsArray()[5] = JsonNode.Parse("""["s"]"""));
         var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
@@ -81,7 +81,7 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void CorruptCharsMap_IsInvalidData()
+    public void Corrupt_chars_map_is_invalid_data()
     {
         var path = WriteJson(n => n["normalizer"]!["normalizers"]![0]!["precompiled_charsmap"] = "/////wAAAAA=");
         var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
@@ -90,14 +90,14 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void UnsupportedPreTokenizer_IsNotSupported()
+    public void Unsupported_pre_tokenizer_is_not_supported()
     {
         var path = WriteJson(n => n["pre_tokenizer"] = JsonNode.Parse("""{"type":"ByteLevel"}"""));
         Assert.Contains("Metaspace", Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path)).Message);
     }
 
     [Fact]
-    public void TruncatedSentencePieceModel_IsInvalidData()
+    public void Truncated_sentence_piece_model_is_invalid_data()
     {
         var bytes = File.ReadAllBytes(FixtureModel);
         var path = Write("sentencepiece.bpe.model", bytes[..(bytes.Length / 2)]);
@@ -107,7 +107,7 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void SentencePieceModelCutAnywhere_IsInvalidData()
+    public void Sentence_piece_model_cut_anywhere_is_invalid_data()
     {
         var bytes = File.ReadAllBytes(FixtureModel);
         var path = Path.Combine(_dir, "sentencepiece.bpe.model");
@@ -119,7 +119,7 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void TokenizerJsonWithWrongNestedShape_IsInvalidData()
+    public void Tokenizer_json_with_wrong_nested_shape_is_invalid_data()
     {
         var path = WriteJson(n => n["post_processor"]!["single"]![0]!["SpecialToken"] = JsonNode.Parse("""{"type_id": 0}"""));
         var e = Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromTokenizerJson(path));
@@ -127,14 +127,14 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void TextFileAsSentencePieceModel_IsInvalidData()
+    public void Text_file_as_sentence_piece_model_is_invalid_data()
     {
         var path = Write("sentencepiece.bpe.model", Encoding.UTF8.GetBytes("This is not a protobuf"));
         Assert.Contains(path, Assert.Throws<TokenizerException>(() => XlmRobertaTokenizer.FromSentencePieceModel(path)).Message);
     }
 
     [Fact]
-    public void BpeSentencePieceModel_IsNotSupported()
+    public void Bpe_sentence_piece_model_is_not_supported()
     {
         // A ModelProto holding only trainer_spec { model_type: BPE (2) }.
         var path = Write("sentencepiece.bpe.model", [0x12, 0x02, 0x18, 0x02]);
@@ -142,7 +142,7 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void InvalidTokenizerConfig_NamesTheFile()
+    public void Invalid_tokenizer_config_names_the_file()
     {
         File.Copy(FixtureModel, Path.Combine(_dir, "sentencepiece.bpe.model"));
         var config = Write("tokenizer_config.json", "{ not json"u8.ToArray());
@@ -150,7 +150,7 @@ public sealed class LoadErrorTests : IDisposable
     }
 
     [Fact]
-    public void ModelMaxLength_ComesFromTokenizerConfig()
+    public void Model_max_length_comes_from_tokenizer_config()
     {
         File.Copy(FixtureModel, Path.Combine(_dir, "sentencepiece.bpe.model"));
         Assert.Equal(8192, XlmRobertaTokenizer.Load(_dir).ModelMaxLength);

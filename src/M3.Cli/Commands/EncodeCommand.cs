@@ -6,7 +6,7 @@ using M3.Core.Serialization;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 encode</c>: texts → dense, sparse and ColBERT representations, one JSON line per text.</summary>
-public static class EncodeCommand
+internal static class EncodeCommand
 {
     // Texts are encoded a chunk at a time so that memory stays bounded on large inputs (ColBERT output is big).
     private const int ChunkSize = 1024;
@@ -27,12 +27,12 @@ public static class EncodeCommand
         {
             model, input, output, dense, sparse, colbert, mcls, maxLength, batchSize, precision.Option,
         };
-        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, ct =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             var outputs = (pr.GetValue(dense) ? M3Outputs.Dense : 0) | (pr.GetValue(sparse) ? M3Outputs.Sparse : 0) | (pr.GetValue(colbert) ? M3Outputs.Colbert : 0);
             var options = EncodeOptions.Create(outputs == 0 ? M3Outputs.All : outputs, pr.GetValue(maxLength), pr.GetValue(batchSize), pr.GetValue(mcls));
             return Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), options, precision.GetValue(pr), ct);
-        }));
+        }, ct));
         return command;
     }
 

@@ -7,7 +7,7 @@ using M3.Retrieval.Evaluation;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 eval</c>: nDCG@10, Recall@100 and MRR@10 per retrieval mode on BEIR/MIRACL-format queries and qrels.</summary>
-public static class EvalCommand
+internal static class EvalCommand
 {
     public static Command Create()
     {
@@ -19,7 +19,7 @@ public static class EvalCommand
         var precision = new PrecisionOption();
         var model = new Option<string?>("--model") { Description = "Model to encode queries (default: the one recorded in the index)" };
         var command = new Command("eval", "Evaluate retrieval per mode: one JSON line {mode, ndcg@10, recall@100, mrr@10, queries} each") { index, queries, qrels, modes, weights, model, precision.Option };
-        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, ct =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             var modeList = pr.GetValue(modes)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             foreach (var m in modeList)
@@ -43,7 +43,7 @@ public static class EvalCommand
                     json.WriteEndObject();
                 });
             return 0;
-        }));
+        }, ct));
         return command;
     }
 }

@@ -6,7 +6,7 @@ using M3.Retrieval;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 index add|delete|info</c>: build and maintain a retrieval index folder.</summary>
-public static class IndexCommand
+internal static class IndexCommand
 {
     public static Command Create()
     {
@@ -30,7 +30,7 @@ public static class IndexCommand
         var half = new Option<bool>("--colbert-float16") { Description = "New index only: store ColBERT vectors as float16 (half the size; not exact)" };
         var precision = new PrecisionOption();
         var command = new Command("add", "Encode documents and add them to the index, one committed transaction per batch") { index, model, input, batch, passages, overlap, half, precision.Option };
-        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, ct =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             var path = pr.GetValue(input)!;
             int batchSize = pr.GetValue(batch);
@@ -51,7 +51,7 @@ public static class IndexCommand
             var (docs, _) = ix.Count();
             Console.Error.WriteLine($"added {lines.Count} documents; the index holds {docs}");
             return 0;
-        }));
+        }, ct));
         return command;
     }
 
@@ -78,12 +78,12 @@ public static class IndexCommand
         var index = IndexOption();
         var id = new Option<string>("--id") { Description = "Document id", Required = true };
         var command = new Command("delete", "Delete a document (all its passages) from the index") { index, id };
-        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, ct =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             using var ix = M3Index.Open(pr.GetValue(index)!);
             if (!ix.Delete(pr.GetValue(id)!)) throw new CliError($"no document with id '{pr.GetValue(id)}' in {pr.GetValue(index)}");
             return 0;
-        }));
+        }, ct));
         return command;
     }
 
@@ -91,7 +91,7 @@ public static class IndexCommand
     {
         var index = IndexOption();
         var command = new Command("info", "Print the index's model, sizes and options as JSON") { index };
-        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, ct =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             var dir = pr.GetValue(index)!;
             using var ix = M3Index.Open(dir);
@@ -110,7 +110,7 @@ public static class IndexCommand
                 json.WriteEndObject();
             });
             return 0;
-        }));
+        }, ct));
         return command;
     }
 }

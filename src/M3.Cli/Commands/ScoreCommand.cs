@@ -6,7 +6,7 @@ using M3.Core.Serialization;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 score</c>: query/passage pairs → FlagEmbedding's five scores, one JSON line per pair.</summary>
-public static class ScoreCommand
+internal static class ScoreCommand
 {
     public static Command Create()
     {
@@ -20,9 +20,9 @@ public static class ScoreCommand
         {
             model, input, output, weights, maxLength, precision.Option,
         };
-        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, ct =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
             Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), WeightsArgument.Parse(pr.GetValue(weights)!), pr.GetValue(maxLength),
-                precision.GetValue(pr), ct)));
+                precision.GetValue(pr), ct), ct));
         return command;
     }
 

@@ -6,7 +6,7 @@ using M3.Server;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 serve</c>: the HTTP server (OpenAI-compatible embeddings, /embed, /score, /search, /tokenize, /health, /metrics).</summary>
-public static class ServeCommand
+internal static class ServeCommand
 {
     // The server's own defaults, so the command line and library users start from the same limits.
     private static readonly ServerOptions Defaults = new() { ModelDirectory = "" };
@@ -27,7 +27,7 @@ public static class ServeCommand
         var batchSize = new Option<int>("--max-batch-size") { Description = "Texts per forward pass", DefaultValueFactory = _ => Defaults.MaxBatchSize };
         var precision = new PrecisionOption();
         var command = new Command("serve", "Run the HTTP server") { model, index, urls, apiKey, maxInputs, maxChars, maxTokens, reject, maxBody, queue, batchTokens, batchSize, precision.Option };
-        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, async ct =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(async ct =>
         {
             var options = new ServerOptions
             {
@@ -47,13 +47,14 @@ public static class ServeCommand
                 Encoder = new M3EncoderOptions { Precision = precision.GetValue(pr) },
             };
             await using var server = M3Server.Create(options);
-            await server.StartAsync();
+            // The server stops through its host's own Ctrl+C/SIGTERM handling, which drains in-flight requests first.
+            await server.StartAsync(CancellationToken.None);
             Console.Error.WriteLine($"m3 serve: listening on {string.Join(", ", server.Addresses)}; loading {options.ModelDirectory}");
             _ = server.Host.Loading.ContinueWith(_ => Console.Error.WriteLine(server.Host.Failure is { } f
-                ? $"m3 serve: the model failed to load: {f.Message}" : "m3 serve: ready"));
+                ? $"m3 serve: the model failed to load: {f.Message}" : "m3 serve: ready"), CancellationToken.None);
             await server.WaitForShutdownAsync();
             return 0;
-        }));
+        }, ct));
         return command;
     }
 }

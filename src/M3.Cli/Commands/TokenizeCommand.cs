@@ -6,7 +6,7 @@ using M3.Tokenization;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 tokenize</c>: texts → XLM-RoBERTa token ids and tokens, one JSON line per text.</summary>
-public static class TokenizeCommand
+internal static class TokenizeCommand
 {
     public static Command Create()
     {
@@ -37,8 +37,8 @@ public static class TokenizeCommand
         {
             model, input, output, maxLength, text,
         };
-        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct, ct =>
-            Execute(pr.GetValue(model)!, pr.GetValue(input), pr.GetValue(output), pr.GetValue(maxLength), pr.GetValue(text), ct)));
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
+            Execute(pr.GetValue(model)!, pr.GetValue(input), pr.GetValue(output), pr.GetValue(maxLength), pr.GetValue(text), ct), ct));
         return command;
     }
 

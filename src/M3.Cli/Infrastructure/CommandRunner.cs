@@ -11,7 +11,7 @@ internal static class CommandRunner
     /// <summary>Exit code of a command stopped by Ctrl+C (128 + SIGINT), as shells report it.</summary>
     public const int CancelledExitCode = 130;
 
-    public static async Task<int> RunAsync(CancellationToken cancellationToken, Func<CancellationToken, Task<int>> body)
+    public static async Task<int> RunAsync(Func<CancellationToken, Task<int>> body, CancellationToken cancellationToken)
     {
         try
         {
@@ -29,8 +29,8 @@ internal static class CommandRunner
     }
 
     /// <summary>Runs a synchronous body on a worker thread, so that Ctrl+C is answered while it computes.</summary>
-    public static Task<int> RunAsync(CancellationToken cancellationToken, Func<CancellationToken, int> body) =>
-        RunAsync(cancellationToken, ct => Task.Run(() => body(ct), ct));
+    public static Task<int> RunAsync(Func<CancellationToken, int> body, CancellationToken cancellationToken) =>
+        RunAsync(ct => Task.Run(() => body(ct), ct), cancellationToken);
 
     private static bool IsExpected(Exception e) =>
         e is CliError or M3Exception or IOException or UnauthorizedAccessException;

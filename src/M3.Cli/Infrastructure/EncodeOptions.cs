@@ -4,7 +4,7 @@ using M3.Tokenization;
 namespace M3.Cli.Infrastructure;
 
 /// <summary>Validates the encoding options that several commands share and turns them into <see cref="M3EncodeOptions"/>.</summary>
-public static class EncodeOptions
+internal static class EncodeOptions
 {
     public static M3EncodeOptions Create(M3Outputs outputs, int maxLength, int batchSize, bool mcls = false)
     {

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace M3.Cli.Infrastructure;
 
 /// <summary>Reads a JSON Lines file, one object per non-blank line, failing with the file name and line number.</summary>
-public static class JsonLinesReader
+internal static class JsonLinesReader
 {
     /// <summary>Yields (line number, object) for every non-blank line of <paramref name="path"/> ("-" = stdin).</summary>
     public static IEnumerable<(int Line, JsonElement Value)> Read(string path)

@@ -7,7 +7,7 @@ namespace M3.Cli.Infrastructure;
 /// Turns a <c>--model</c> argument into a local checkpoint folder: a folder as is, or a hub id <c>owner/name[@revision]</c>
 /// resolved through the shared Hugging Face cache (downloading what is missing, with one progress bar per file on stderr).
 /// </summary>
-public static class ModelLocator
+internal static class ModelLocator
 {
     public static string Resolve(string model, CancellationToken ct = default) => Resolve(model, HubOptions.FromEnvironment(), ct);
 

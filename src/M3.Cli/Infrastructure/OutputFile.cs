@@ -6,7 +6,7 @@ namespace M3.Cli.Infrastructure;
 /// Output that is either stdout or a file written atomically: lines go to a temp file beside the target,
 /// which replaces the target only on <see cref="Commit"/>, so a failure never leaves a half-written file.
 /// </summary>
-public sealed class OutputFile : IDisposable
+internal sealed class OutputFile : IDisposable
 {
     private readonly string? _target;
     private readonly string? _temp;

@@ -7,7 +7,7 @@ namespace M3.Core.Checkpoint;
 /// <c>&lt;prefix&gt;/data.pkl</c> pickles the state dict, each storage lives in <c>&lt;prefix&gt;/data/&lt;key&gt;</c>.
 /// The pickle runs in <see cref="RestrictedUnpickler"/>, which builds tensor references and nothing else.
 /// </summary>
-public sealed class PyTorchZipFile : ITensorFile
+internal sealed class PyTorchZipFile : ITensorFile
 {
     private readonly ZipArchive _zip;
     private readonly string _prefix;

@@ -7,7 +7,7 @@ namespace M3.Core.Onnx;
 /// Built graphs on disk, keyed by the checkpoint's content and the graph version, so a second start skips the build.
 /// An entry is built in a temporary folder and renamed into place: a crash mid-build never leaves an entry that looks complete.
 /// </summary>
-public static class GraphCache
+internal static class GraphCache
 {
     public const string ModelFileName = "model.onnx", DataFileName = "model.onnx.data";
     private const string KeysFolder = ".keys";

@@ -1,5 +1,5 @@
-using M3.Core.AI;
 using M3.Core.Encoding;
+using M3.Extensions.AI;
 using Microsoft.Extensions.AI;
 
 namespace M3.Core.Tests.Encoding;

@@ -1,6 +1,6 @@
-using M3.Core.AI;
 using M3.Core.Checkpoint;
 using M3.Core.Encoding;
+using M3.Extensions.AI;
 using M3.Tests;
 using Microsoft.Extensions.AI;
 

@@ -1,7 +1,7 @@
 using M3.Core.Encoding;
 using Microsoft.Extensions.AI;
 
-namespace M3.Core.AI;
+namespace M3.Extensions.AI;
 
 /// <summary>
 /// BGE-M3's dense output as a Microsoft.Extensions.AI embedding generator, so the encoder plugs into the .NET AI
