@@ -1,6 +1,6 @@
 namespace M3.Hub;
 
-/// <summary>Where models come from and where they are cached; <see cref="FromEnvironment"/> reads the same variables as huggingface_hub.</summary>
+/// <summary>Where models come from and where they are cached; <see cref="FromEnvironment()"/> reads the same variables as huggingface_hub.</summary>
 public sealed record HubOptions
 {
     public const string DefaultEndpoint = "https://huggingface.co";

@@ -71,9 +71,9 @@ public sealed class M3Index : IDisposable
             var manifest = store.ReadManifest();
             foreach (var key in new[] { "format", "model", "hidden_size", "colbert", "passage_overlap" })
                 if (!manifest.ContainsKey(key))
-                    throw new InvalidDataException($"{store.Path}: manifest lacks '{key}'; not an M3 index or a damaged one");
+                    throw new IndexException($"{store.Path}: manifest lacks '{key}'; not an M3 index or a damaged one");
             if (manifest["format"] != FormatVersion)
-                throw new InvalidDataException($"{store.Path}: index format {manifest["format"]}, this version reads {FormatVersion}; rebuild the index with 'm3 index add'");
+                throw new IndexException($"{store.Path}: index format {manifest["format"]}, this version reads {FormatVersion}; build the index again with this version");
             var index = new M3Index(directory, store, manifest);
             index.RepairBase();
             return index;
@@ -126,7 +126,7 @@ public sealed class M3Index : IDisposable
     private void CheckCompatible(int hiddenSize, IndexOptions? options, string? modelKey)
     {
         if (hiddenSize != HiddenSize)
-            throw new ArgumentException($"{Directory}: the index holds {HiddenSize}-dimensional vectors (model {Model}); the encoder gives {hiddenSize}");
+            throw new IndexException($"{Directory}: the index holds {HiddenSize}-dimensional vectors (model {Model}); the encoder gives {hiddenSize}");
         CheckModelKey(modelKey);
         CheckOptions(options);
     }
@@ -135,20 +135,20 @@ public sealed class M3Index : IDisposable
     internal void CheckOptions(IndexOptions? options)
     {
         if (options != null && options != Options)
-            throw new ArgumentException($"{Directory}: the index exists with colbert {Options.Colbert.ToString().ToLowerInvariant()}, passage tokens {Options.PassageTokens?.ToString(CultureInfo.InvariantCulture) ?? "none"}, overlap {Options.PassageOverlap}; "
+            throw new IndexException($"{Directory}: the index exists with colbert {Options.Colbert.ToString().ToLowerInvariant()}, passage tokens {Options.PassageTokens?.ToString(CultureInfo.InvariantCulture) ?? "none"}, overlap {Options.PassageOverlap}; "
                 + "options for a new index cannot change it: leave them out, or create a new index in another folder");
     }
 
     private void CheckModelKey(string? modelKey)
     {
         if (modelKey != null && ModelKey != null && modelKey != ModelKey)
-            throw new ArgumentException($"{Directory}: the index was built with another checkpoint (model {Model}, content key {ModelKey[..12]}…, this one {modelKey[..Math.Min(12, modelKey.Length)]}…); documents from different models cannot be mixed: use the index's model or a new index");
+            throw new IndexException($"{Directory}: the index was built with another checkpoint (model {Model}, content key {ModelKey[..12]}…, this one {modelKey[..Math.Min(12, modelKey.Length)]}…); documents from different models cannot be mixed: use the index's model or a new index");
     }
 
     public (long Documents, long Passages) Count() => _store.Count();
 
     /// <summary>Encodes and stores a batch of documents in one transaction; a document whose id exists is replaced.</summary>
-    public void Add(IReadOnlyList<IndexDocument> documents, M3Encoder encoder, IProgress<int>? progress = null)
+    public void Add(IReadOnlyList<IndexDocument> documents, M3Encoder encoder, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         CheckEncoder(encoder);
         CheckIds(documents.Select(d => d.Id));
@@ -157,7 +157,8 @@ public sealed class M3Index : IDisposable
                 : [d.Text]).Select((text, i) => (Doc: d, Passage: i, Text: text)))
             .ToList();
         var outputs = Options.Colbert == ColbertPrecision.None ? M3Outputs.Dense | M3Outputs.Sparse : M3Outputs.All;
-        var embeddings = encoder.Encode(pieces.Select(p => p.Text).ToList(), M3EncodeOptions.Default with { Outputs = outputs }, progress);
+        var embeddings = encoder.Encode(pieces.Select(p => p.Text).ToList(), M3EncodeOptions.Default with { Outputs = outputs }, progress, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
         Write(pieces.Select((p, i) => new IndexStore.StoredPassage(p.Doc.Id, p.Passage, p.Text, p.Doc.MetadataJson, embeddings[i])).ToList());
     }
 
@@ -177,8 +178,8 @@ public sealed class M3Index : IDisposable
         var seen = new HashSet<string>();
         foreach (var id in ids)
         {
-            if (string.IsNullOrEmpty(id)) throw new ArgumentException("a document has an empty id");
-            if (!seen.Add(id)) throw new ArgumentException($"document id '{id}' appears twice in one batch");
+            if (string.IsNullOrEmpty(id)) throw new IndexException("a document has an empty id");
+            if (!seen.Add(id)) throw new IndexException($"document id '{id}' appears twice in one batch");
         }
     }
 
@@ -189,7 +190,7 @@ public sealed class M3Index : IDisposable
         foreach (var p in passages)
             if (p.Embedding is not { Dense: { } d, Sparse: not null } e || d.Length != HiddenSize
                 || (colbert && (e.Colbert is not { } c || c.Dimension != HiddenSize)))
-                throw new ArgumentException($"document '{p.DocId}': expected {HiddenSize}-dimensional dense{(colbert ? ", sparse and ColBERT" : " and sparse")} representations");
+                throw new IndexException($"document '{p.DocId}': expected {HiddenSize}-dimensional dense{(colbert ? ", sparse and ColBERT" : " and sparse")} representations");
         _store.Write(passages, _vectors, Options.Colbert);
         if (TailLength() > TailLimit) Compact();
     }
@@ -212,10 +213,11 @@ public sealed class M3Index : IDisposable
     /// <summary>The stored text and metadata of a document, or null for an unknown id.</summary>
     public (string Text, string? MetadataJson)? Get(string id) => _store.Document(id);
 
-    public IReadOnlyList<SearchHit> Search(string query, M3Encoder encoder, SearchOptions? options = null)
+    /// <summary>Encodes <paramref name="query"/> and searches with it; cancellation stops the encoding.</summary>
+    public IReadOnlyList<SearchHit> Search(string query, M3Encoder encoder, SearchOptions? options = null, CancellationToken cancellationToken = default)
     {
         CheckEncoder(encoder);
-        return Search(encoder.Encode([query])[0], options);
+        return Search(encoder.Encode([query], cancellationToken: cancellationToken)[0], options);
     }
 
     /// <summary>Searches with an already encoded query (the representations the mode needs). Thread-safe.</summary>
@@ -312,7 +314,7 @@ public sealed class M3Index : IDisposable
     private void CheckEncoder(M3Encoder encoder)
     {
         if (encoder.HiddenSize != HiddenSize)
-            throw new ArgumentException($"the index holds {HiddenSize}-dimensional vectors (model {Model}); the encoder gives {encoder.HiddenSize}");
+            throw new IndexException($"the index holds {HiddenSize}-dimensional vectors (model {Model}); the encoder gives {encoder.HiddenSize}: use the index's model");
         CheckModelKey(encoder.ContentKey);
     }
 

@@ -48,7 +48,7 @@ public sealed class XlmRobertaTokenizer
         foreach (int id in new[] { _bosId, _eosId })
         {
             if (id < 0 || id >= VocabularySize)
-                throw new InvalidDataException($"{definition.Source}: post-processor token id {id} is outside the {VocabularySize}-token vocabulary");
+                throw new TokenizerException($"{definition.Source}: post-processor token id {id} is outside the {VocabularySize}-token vocabulary");
         }
     }
 
@@ -56,12 +56,12 @@ public sealed class XlmRobertaTokenizer
     public static XlmRobertaTokenizer Load(string modelDirectory)
     {
         if (!Directory.Exists(modelDirectory))
-            throw new DirectoryNotFoundException($"model folder '{modelDirectory}' does not exist (expected a checkpoint folder with {TokenizerJsonFileName} or {SentencePieceFileName})");
+            throw new TokenizerException($"model folder '{modelDirectory}' does not exist (expected a checkpoint folder with {TokenizerJsonFileName} or {SentencePieceFileName})");
         var json = Path.Combine(modelDirectory, TokenizerJsonFileName);
         if (File.Exists(json)) return FromTokenizerJson(json);
         var spm = Path.Combine(modelDirectory, SentencePieceFileName);
         if (File.Exists(spm)) return FromSentencePieceModel(spm);
-        throw new FileNotFoundException($"model folder '{modelDirectory}' has neither {TokenizerJsonFileName} nor {SentencePieceFileName}");
+        throw new TokenizerException($"model folder '{modelDirectory}' has neither {TokenizerJsonFileName} nor {SentencePieceFileName}");
     }
 
     /// <summary>Loads a Hugging Face tokenizer.json; model_max_length comes from tokenizer_config.json beside it.</summary>

@@ -8,7 +8,11 @@ namespace M3.Cli.Tests;
 /// </summary>
 internal static class CliRun
 {
-    public static (int ExitCode, string Stdout, string Stderr) Invoke(Command command, params string[] args)
+    public static (int ExitCode, string Stdout, string Stderr) Invoke(Command command, params string[] args) =>
+        Invoke(command, CancellationToken.None, args);
+
+    /// <summary>Runs the command as <c>m3</c> does, with <paramref name="cancellationToken"/> standing in for Ctrl+C.</summary>
+    public static (int ExitCode, string Stdout, string Stderr) Invoke(Command command, CancellationToken cancellationToken, params string[] args)
     {
         var (previousOut, previousErr) = (Console.Out, Console.Error);
         var (stdout, stderr) = (new StringWriter(), new StringWriter());
@@ -16,7 +20,8 @@ internal static class CliRun
         Console.SetError(stderr);
         try
         {
-            return (command.Parse(args).Invoke(), stdout.ToString(), stderr.ToString());
+            var code = command.Parse(args).InvokeAsync(cancellationToken: cancellationToken).GetAwaiter().GetResult();
+            return (code, stdout.ToString(), stderr.ToString());
         }
         finally
         {

@@ -83,6 +83,19 @@ public sealed class EncodeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Encode_cancelled_exits_130_says_so_and_leaves_no_output_file()
+    {
+        var input = Path.Combine(_dir, "in.jsonl");
+        var output = Path.Combine(_dir, "out.jsonl");
+        File.WriteAllLines(input, ["{\"text\": \"hello\"}"]);
+        var (code, _, stderr) = CliRun.Invoke(EncodeCommand.Create(), new CancellationToken(canceled: true),
+            "--model", TestPaths.TinyM3, "--input", input, "--output", output);
+        Assert.Equal(130, code);
+        Assert.Contains("cancelled", stderr);
+        Assert.Empty(Directory.GetFiles(_dir, "*out.jsonl*"));
+    }
+
+    [Fact]
     public void Encode_fails_clearly_on_a_missing_model_folder()
     {
         var input = Path.Combine(_dir, "in.jsonl");

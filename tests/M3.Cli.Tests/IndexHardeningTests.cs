@@ -143,7 +143,7 @@ public sealed class IndexHardeningTests : IDisposable
     }
 
     [Fact]
-    public void Searches_while_another_process_ingests_all_succeed()
+    public async Task Searches_while_another_process_ingests_all_succeed()
     {
         var pool = Enumerable.Range(0, 3000).Select(i => ($"d{i}", $"{Texts[i % 5]} {Texts[(i * 3 + 1) % 5]} number {i}")).ToList();
         var index = Path.Combine(_dir, "ix");
@@ -168,7 +168,7 @@ public sealed class IndexHardeningTests : IDisposable
         }
         if (!process.HasExited) process.Kill(entireProcessTree: true);
         process.WaitForExit();
-        Assert.True(process.ExitCode == 0, stderrTask.Result);
+        Assert.True(process.ExitCode == 0, await stderrTask);
         Assert.True(searches >= 3, $"only {searches} searches ran during the ingest");
     }
 }

@@ -34,7 +34,7 @@ public sealed class TokenizeCommandTests : IDisposable
         }).ToList();
 
     [Fact]
-    public void GoodInput_WritesOneLinePerTextInOrder()
+    public void Good_input_writes_one_line_per_text_in_order()
     {
         var golden = File.ReadLines(Path.Combine(TestPaths.TinyM3, "tokenizer_golden.jsonl")).Take(50).ToArray();
         var output = Path.Combine(_dir, "out.jsonl");
@@ -52,7 +52,7 @@ public sealed class TokenizeCommandTests : IDisposable
     }
 
     [Fact]
-    public void TextArgument_AndMaxLength_Truncate()
+    public void Text_argument_and_max_length_truncate()
     {
         var output = Path.Combine(_dir, "out.jsonl");
         var (code, stderr) = Run("--model", TestPaths.TinyM3, "--max-length", "4", "--output", output, "one two three four five");
@@ -63,7 +63,7 @@ public sealed class TokenizeCommandTests : IDisposable
     }
 
     [Fact]
-    public void OverLongText_IsTruncatedWithAWarningNamingTheLine()
+    public void Over_long_text_is_truncated_with_a_warning_naming_the_line()
     {
         var output = Path.Combine(_dir, "out.jsonl");
         var input = Input("""{"text": "short"}""", """{"text": "one two three four five six seven"}""");
@@ -75,7 +75,7 @@ public sealed class TokenizeCommandTests : IDisposable
     }
 
     [Fact]
-    public void InvalidJsonLine_NamesTheLineAndLeavesNoOutput()
+    public void Invalid_json_line_names_the_line_and_leaves_no_output()
     {
         var output = Path.Combine(_dir, "out.jsonl");
         var input = Input("""{"text": "fine"}""", """{"text": "also fine"}""", """{"text": broken""");
@@ -87,7 +87,7 @@ public sealed class TokenizeCommandTests : IDisposable
     }
 
     [Fact]
-    public void LineWithoutText_NamesTheLine()
+    public void Line_without_text_names_the_line()
     {
         var (code, stderr) = Run("--model", TestPaths.TinyM3, "--input", Input("""{"text": "ok"}""", """{"txt": "no"}"""), "--output", Path.Combine(_dir, "o.jsonl"));
         Assert.Equal(1, code);
@@ -95,7 +95,7 @@ public sealed class TokenizeCommandTests : IDisposable
     }
 
     [Fact]
-    public void MissingModelFolder_FailsClearly()
+    public void Missing_model_folder_fails_clearly()
     {
         var missing = Path.Combine(_dir, "no-model");
         var (code, stderr) = Run("--model", missing, "hello");
@@ -104,7 +104,7 @@ public sealed class TokenizeCommandTests : IDisposable
     }
 
     [Fact]
-    public void CorruptTokenizerFile_FailsNamingIt()
+    public void Corrupt_tokenizer_file_fails_naming_it()
     {
         var model = Directory.CreateDirectory(Path.Combine(_dir, "model")).FullName;
         File.WriteAllText(Path.Combine(model, "tokenizer.json"), "{\"model\": ");
@@ -114,7 +114,7 @@ public sealed class TokenizeCommandTests : IDisposable
     }
 
     [Fact]
-    public void TextAndInputTogether_AreRejected()
+    public void Text_and_input_together_are_rejected()
     {
         var (code, stderr) = Run("--model", TestPaths.TinyM3, "--input", Input("""{"text": "x"}"""), "hello");
         Assert.Equal(1, code);

@@ -6,7 +6,7 @@ namespace M3.Hub.Tests;
 internal static class Fixture
 {
     private static readonly Lazy<Dictionary<string, byte[]>> Lazy = new(() =>
-        Directory.GetFiles(TestPaths.TinyM3).ToDictionary(Path.GetFileName, File.ReadAllBytes)!);
+        Directory.GetFiles(TestPaths.TinyM3).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes));
 
     /// <summary>Every fixture file (the golden files included, which the resolver must not fetch).</summary>
     public static Dictionary<string, byte[]> Files => new(Lazy.Value);

@@ -52,10 +52,10 @@ public class MetricsTests
             Assert.Equal(2, parsed["q1"]["d1"]);
             Assert.Equal(1, parsed["q2"]["d3"]);
             File.WriteAllLines(qrels, ["q1\td1\tx"]);
-            Assert.Contains("test.tsv:1", Assert.Throws<FormatException>(() => BeirData.ReadQrels(qrels)).Message);
+            Assert.Contains("test.tsv:1", Assert.Throws<IndexException>(() => BeirData.ReadQrels(qrels)).Message);
             var queries = Path.Combine(dir, "queries.jsonl");
             File.WriteAllLines(queries, ["{\"_id\": \"q1\", \"text\": \"hello\"}", "{\"_id\": 7}"]);
-            Assert.Contains("queries.jsonl:2", Assert.Throws<FormatException>(() => BeirData.ReadQueries(queries)).Message);
+            Assert.Contains("queries.jsonl:2", Assert.Throws<IndexException>(() => BeirData.ReadQueries(queries)).Message);
         }
         finally { Directory.Delete(dir, true); }
     }

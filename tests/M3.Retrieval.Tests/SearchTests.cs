@@ -143,7 +143,7 @@ public sealed class SearchTests : IDisposable
     [Fact]
     public void Opening_a_folder_without_an_index_fails_clearly()
     {
-        var e = Assert.Throws<DirectoryNotFoundException>(() => M3Index.Open(Path.Combine(_dir, "none")));
+        var e = Assert.Throws<IndexException>(() => M3Index.Open(Path.Combine(_dir, "none")));
         Assert.Contains("index.db", e.Message);
     }
 }

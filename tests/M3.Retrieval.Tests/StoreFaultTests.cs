@@ -12,7 +12,7 @@ public sealed class StoreFaultTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, true);
 
     [Fact]
-    public void Searches_during_ingest_and_deletes_see_committed_states_only()
+    public async Task Searches_during_ingest_and_deletes_see_committed_states_only()
     {
         using var writer = M3Index.OpenOrCreate(_dir, "synthetic", Dim);
         writer.TailLimit = 150;
@@ -48,7 +48,7 @@ public sealed class StoreFaultTests : IDisposable
             if (batch % 7 == 3) writer.Delete(ids[0]);
         }
         done.Cancel();
-        Task.WaitAll([.. searchers]);
+        await Task.WhenAll(searchers);
         Assert.Empty(failures);
         Assert.True(Directory.EnumerateFiles(_dir, "base.*.postings").Any(), "the writer folded passages into a segment meanwhile");
         var (docs, _) = writer.Count();

@@ -10,7 +10,7 @@ public class EdgeCaseTests
     private static int[] Content(string text) => Tokenizer.Encode(text).Ids[1..^1];
 
     [Fact]
-    public void EmptyText_IsJustBosEos()
+    public void Empty_text_is_just_bos_eos()
     {
         var result = Tokenizer.Encode("");
         Assert.Equal([XlmRobertaTokenizer.BosId, XlmRobertaTokenizer.EosId], result.Ids);
@@ -21,11 +21,11 @@ public class EdgeCaseTests
     [InlineData(" ")]
     [InlineData("     ")]
     [InlineData("\u3000")] // ideographic space: NFKC makes it a space
-    public void WhitespaceOnly_IsOneMetaspace(string text) =>
+    public void Whitespace_only_is_one_metaspace(string text) =>
         Assert.Equal([Metaspace], Content(text));
 
     [Fact]
-    public void RepeatedSpaces_CollapseToOne()
+    public void Repeated_spaces_collapse_to_one()
     {
         Assert.Equal(Content("Hello world"), Content("Hello     world"));
         Assert.Equal(Content(" Hello world "), Content("   Hello  world   "));
@@ -33,14 +33,14 @@ public class EdgeCaseTests
     }
 
     [Fact]
-    public void ControlCharacters_AreRemoved()
+    public void Control_characters_are_removed()
     {
         Assert.Equal(Content("bold"), Content("bo\u0007ld\u0001"));
         Assert.Equal(Content("[1mbold"), Content("\u001b[1mbold"));
     }
 
     [Fact]
-    public void RunOfUnknownCharacters_IsOneUnk()
+    public void Run_of_unknown_characters_is_one_unk()
     {
         var result = Tokenizer.Encode("😀🚀😀 x");
         Assert.Equal(Metaspace, result.Ids[1]);
@@ -51,14 +51,14 @@ public class EdgeCaseTests
     }
 
     [Fact]
-    public void UnknownCharactersSeparatedByAKnownOne_AreTwoUnks()
+    public void Unknown_characters_separated_by_a_known_one_are_two_unks()
     {
         var ids = Content("😀a😀");
         Assert.Equal(2, ids.Count(id => id == XlmRobertaTokenizer.UnkId));
     }
 
     [Fact]
-    public void SpecialTokensInText_AreMatchedBeforeNormalization()
+    public void Special_tokens_in_text_are_matched_before_normalization()
     {
         var result = Tokenizer.Encode("a<s>b</s><pad><unk>");
         Assert.Equal([.. Content("a"), 0, .. Content("b"), 2, 1, 3], result.Ids[1..^1]);
@@ -66,7 +66,7 @@ public class EdgeCaseTests
     }
 
     [Fact]
-    public void MaskToken_StripsWhitespaceOnItsLeft()
+    public void Mask_token_strips_whitespace_on_its_left()
     {
         var result = Tokenizer.Encode("Paris is the  <mask> of France");
         int mask = Array.IndexOf(result.Ids, Tokenizer.MaskId);
@@ -78,7 +78,7 @@ public class EdgeCaseTests
     }
 
     [Fact]
-    public void FullWidthCharacters_NormalizeLikeAscii()
+    public void Full_width_characters_normalize_like_ascii()
     {
         Assert.Equal(Content("ABC123"), Content("ＡＢＣ１２３"));
         var result = Tokenizer.Encode("ＡＢＣ");
@@ -131,11 +131,11 @@ public class EdgeCaseTests
     }
 
     [Fact]
-    public void MaxLengthBelowTwo_IsRejected() =>
+    public void Max_length_below_two_is_rejected() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => Tokenizer.Encode("x", 1));
 
     [Fact]
-    public void EncodingFromManyThreads_GivesTheSameIds()
+    public void Encoding_from_many_threads_gives_the_same_ids()
     {
         var texts = GoldenTests.GoldenLines().Take(400).Select(l => l.Text).ToArray();
         var expected = texts.Select(t => Tokenizer.EncodeToIds(t)).ToArray();

@@ -39,13 +39,13 @@ public class GoldenTests
     }
 
     [Fact]
-    public void TokenizerJson_MatchesEveryGoldenLine() =>
+    public void Tokenizer_json_matches_every_golden_line() =>
         AssertAllGoldenLines(XlmRobertaTokenizer.Load(TestPaths.TinyM3));
 
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void SentencePieceModelAlone_MatchesEveryGoldenLine(bool withConfig)
+    public void Sentence_piece_model_alone_matches_every_golden_line(bool withConfig)
     {
         var dir = TestPaths.NewTempDir("m3tok");
         try

@@ -14,7 +14,7 @@ public class GraphemeShortcutTests
     }
 
     [Fact]
-    public void AgreesWithStringInfo_OnTrickyPairs()
+    public void Agrees_with_string_info_on_tricky_pairs()
     {
         var tricky = new List<char> { '\r', '\n', '\t', ' ', 'a', '\u200D', '\u200C', '\u0301', '\u0600', '\u0605', '\u06DD', '\u070F',
             '\u0915', '\u094D', '\u0930', '\u0903', '\u0E33', '\u1100', '\u1161', '\u11A8', '\uAC00', '\uAC01', '\uFE0F', '\u2764', '\u3099', '\uFF9E' };
@@ -25,13 +25,13 @@ public class GraphemeShortcutTests
     }
 
     [Fact]
-    public void AgreesWithStringInfo_OnRandomPairs()
+    public void Agrees_with_string_info_on_random_pairs()
     {
         var random = new Random(7);
         for (int i = 0; i < 300_000; i++) AssertAgreesWithStringInfo((char)random.Next(0x10000), (char)random.Next(0x10000));
     }
 
     [Fact]
-    public void CrLf_IsNeverSplitByTheShortcut() =>
+    public void Cr_lf_is_never_split_by_the_shortcut() =>
         Assert.False(GraphemeShortcut.BreaksBetween('\r', '\n'));
 }

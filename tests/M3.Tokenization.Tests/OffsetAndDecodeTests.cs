@@ -38,7 +38,7 @@ public class OffsetAndDecodeTests
     }
 
     [Fact]
-    public void TokenStrings_AreVocabularyPieces()
+    public void Token_strings_are_vocabulary_pieces()
     {
         var result = Tokenizer.Encode("Привет, мир! Hello");
         for (int i = 0; i < result.Ids.Length; i++) Assert.Equal(Tokenizer.IdToToken(result.Ids[i]), result.Tokens[i]);
@@ -64,7 +64,7 @@ public class OffsetAndDecodeTests
     }
 
     [Fact]
-    public void IdToToken_And_TokenToId_AreInverse()
+    public void Id_to_token_and_token_to_id_are_inverse()
     {
         for (int id = 0; id < Tokenizer.VocabularySize; id++)
         {

@@ -6,7 +6,7 @@ using M3.Core.Serialization;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 encode</c>: texts → dense, sparse and ColBERT representations, one JSON line per text.</summary>
-public static class EncodeCommand
+internal static class EncodeCommand
 {
     // Texts are encoded a chunk at a time so that memory stays bounded on large inputs (ColBERT output is big).
     private const int ChunkSize = 1024;
@@ -27,12 +27,12 @@ public static class EncodeCommand
         {
             model, input, output, dense, sparse, colbert, mcls, maxLength, batchSize, precision.Option,
         };
-        command.SetAction(pr => CommandRunner.Run(() =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             var outputs = (pr.GetValue(dense) ? M3Outputs.Dense : 0) | (pr.GetValue(sparse) ? M3Outputs.Sparse : 0) | (pr.GetValue(colbert) ? M3Outputs.Colbert : 0);
             var options = EncodeOptions.Create(outputs == 0 ? M3Outputs.All : outputs, pr.GetValue(maxLength), pr.GetValue(batchSize), pr.GetValue(mcls));
-            return Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), options, precision.GetValue(pr));
-        }));
+            return Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), options, precision.GetValue(pr), ct);
+        }, ct));
         return command;
     }
 
@@ -40,18 +40,18 @@ public static class EncodeCommand
     private static string? Id(System.Text.Json.JsonElement line) =>
         line.TryGetProperty("id", out var id) && id.ValueKind is System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Number ? id.ToString() : null;
 
-    private static int Execute(string modelArg, string inputPath, string? outputPath, M3EncodeOptions options, M3Precision precision)
+    private static int Execute(string modelArg, string inputPath, string? outputPath, M3EncodeOptions options, M3Precision precision, CancellationToken ct)
     {
         var lines = JsonLinesReader.Read(inputPath).Select(l => (Text: l.Value.RequireString("text", inputPath, l.Line), Id: Id(l.Value))).ToList();
         var texts = lines.Select(l => l.Text).ToList();
-        using var encoder = EncoderLoader.Load(modelArg, new M3EncoderOptions { Precision = precision });
+        using var encoder = EncoderLoader.Load(modelArg, new M3EncoderOptions { Precision = precision }, ct);
         using var outFile = new OutputFile(outputPath);
         ProgressBar.Run("encoding", texts.Count, progress =>
         {
             for (int start = 0; start < texts.Count; start += ChunkSize)
             {
                 var chunk = texts.GetRange(start, Math.Min(ChunkSize, texts.Count - start));
-                var encoded = encoder.Encode(chunk, options, progress);
+                var encoded = encoder.Encode(chunk, options, progress, ct);
                 for (int i = 0; i < encoded.Count; i++)
                     JsonLineWriter.WriteLine(outFile.Writer, json => EmbeddingJson.Write(json, encoded[i], id: lines[start + i].Id));
             }

@@ -7,7 +7,7 @@ using M3.Retrieval.Evaluation;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 eval</c>: nDCG@10, Recall@100 and MRR@10 per retrieval mode on BEIR/MIRACL-format queries and qrels.</summary>
-public static class EvalCommand
+internal static class EvalCommand
 {
     public static Command Create()
     {
@@ -19,16 +19,18 @@ public static class EvalCommand
         var precision = new PrecisionOption();
         var model = new Option<string?>("--model") { Description = "Model to encode queries (default: the one recorded in the index)" };
         var command = new Command("eval", "Evaluate retrieval per mode: one JSON line {mode, ndcg@10, recall@100, mrr@10, queries} each") { index, queries, qrels, modes, weights, model, precision.Option };
-        command.SetAction(pr => CommandRunner.Run(() =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             var modeList = pr.GetValue(modes)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            foreach (var m in modeList) Evaluator.Options(m, HybridWeights.Default);
+            foreach (var m in modeList)
+                if (!Evaluator.AllModes.Contains(m)) throw new CliError($"--modes: unknown mode '{m}'; expected some of {string.Join(", ", Evaluator.AllModes)}");
+            var hybridWeights = WeightsArgument.Parse(pr.GetValue(weights)!);
             var q = BeirData.ReadQueries(pr.GetValue(queries)!);
             var judgements = BeirData.ReadQrels(pr.GetValue(qrels)!);
             using var ix = M3Index.Open(pr.GetValue(index)!);
-            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) });
+            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) }, ct);
             var results = ProgressBar.Run("evaluating", (long)q.Count * modeList.Length, progress =>
-                Evaluator.Run(ix, encoder, q, judgements, modeList, HybridWeights.Parse(pr.GetValue(weights)!), progress));
+                Evaluator.Run(ix, encoder, q, judgements, modeList, hybridWeights, progress, ct));
             foreach (var r in results)
                 JsonLineWriter.WriteLine(Console.Out, json =>
                 {
@@ -41,7 +43,7 @@ public static class EvalCommand
                     json.WriteEndObject();
                 });
             return 0;
-        }));
+        }, ct));
         return command;
     }
 }

@@ -6,7 +6,7 @@ using M3.Retrieval;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 index add|delete|info</c>: build and maintain a retrieval index folder.</summary>
-public static class IndexCommand
+internal static class IndexCommand
 {
     public static Command Create()
     {
@@ -36,7 +36,7 @@ public static class IndexCommand
         {
             index, model, input, representations, batch, passages, overlap, half, colbertPrecision, noColbert, precision.Option,
         };
-        command.SetAction(pr => CommandRunner.Run(() =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             int batchSize = pr.GetValue(batch);
             if (batchSize < 1) throw new CliError($"--batch-size must be at least 1, got {batchSize}");
@@ -73,7 +73,7 @@ public static class IndexCommand
                 if (modelArg != null)
                 {
                     // The checkpoint names the width and identity of the vectors; its weights are not loaded.
-                    using var checkpoint = M3.Core.Checkpoint.M3Checkpoint.Open(ModelLocator.Resolve(modelArg));
+                    using var checkpoint = M3.Core.Checkpoint.M3Checkpoint.Open(ModelLocator.Resolve(modelArg, ct));
                     key = M3.Core.Onnx.GraphCache.ContentKey(checkpoint, null);
                     hidden = checkpoint.Config.HiddenSize;
                 }
@@ -95,17 +95,17 @@ public static class IndexCommand
             }
 
             var lines = ReadAll(inputPath!, ReadDocument);
-            using var encoder = EncoderLoader.Load(modelArg!, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) });
+            using var encoder = EncoderLoader.Load(modelArg!, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) }, ct);
             using var index2 = M3Index.OpenOrCreate(dir, Recorded(modelArg!), encoder.HiddenSize, options, encoder.ContentKey);
             ProgressBar.Run("indexing", lines.Count, progress =>
             {
                 for (int start = 0; start < lines.Count; start += batchSize)
-                    index2.Add(lines.GetRange(start, Math.Min(batchSize, lines.Count - start)).Select(l => l.Doc).ToList(), encoder, progress);
+                    index2.Add(lines.GetRange(start, Math.Min(batchSize, lines.Count - start)).Select(l => l.Doc).ToList(), encoder, progress, ct);
                 return 0;
             });
             Console.Error.WriteLine($"added {lines.Count} documents; the index holds {index2.Count().Documents}");
             return 0;
-        }));
+        }, ct));
         return command;
     }
 
@@ -194,12 +194,12 @@ public static class IndexCommand
         var index = IndexOption();
         var id = new Option<string>("--id") { Description = "Document id", Required = true };
         var command = new Command("delete", "Delete a document (all its passages) from the index") { index, id };
-        command.SetAction(pr => CommandRunner.Run(() =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             using var ix = M3Index.Open(pr.GetValue(index)!);
             if (!ix.Delete(pr.GetValue(id)!)) throw new CliError($"no document with id '{pr.GetValue(id)}' in {pr.GetValue(index)}");
             return 0;
-        }));
+        }, ct));
         return command;
     }
 
@@ -207,7 +207,7 @@ public static class IndexCommand
     {
         var index = IndexOption();
         var command = new Command("info", "Print the index's model, sizes and options as JSON") { index };
-        command.SetAction(pr => CommandRunner.Run(() =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             var dir = pr.GetValue(index)!;
             using var ix = M3Index.Open(dir);
@@ -226,7 +226,7 @@ public static class IndexCommand
                 json.WriteEndObject();
             });
             return 0;
-        }));
+        }, ct));
         return command;
     }
 }

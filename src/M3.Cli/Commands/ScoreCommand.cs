@@ -6,7 +6,7 @@ using M3.Core.Serialization;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 score</c>: query/passage pairs → FlagEmbedding's five scores, one JSON line per pair.</summary>
-public static class ScoreCommand
+internal static class ScoreCommand
 {
     public static Command Create()
     {
@@ -20,21 +20,21 @@ public static class ScoreCommand
         {
             model, input, output, weights, maxLength, precision.Option,
         };
-        command.SetAction(pr => CommandRunner.Run(() =>
-            Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), HybridWeights.Parse(pr.GetValue(weights)!), pr.GetValue(maxLength),
-                precision.GetValue(pr))));
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
+            Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), WeightsArgument.Parse(pr.GetValue(weights)!), pr.GetValue(maxLength),
+                precision.GetValue(pr), ct), ct));
         return command;
     }
 
-    private static int Execute(string modelArg, string inputPath, string? outputPath, HybridWeights weights, int maxLength, Core.Encoding.M3Precision precision)
+    private static int Execute(string modelArg, string inputPath, string? outputPath, HybridWeights weights, int maxLength, Core.Encoding.M3Precision precision, CancellationToken ct)
     {
         var pairs = JsonLinesReader.Read(inputPath)
             .Select(l => (Query: l.Value.RequireString("query", inputPath, l.Line), Passage: l.Value.RequireString("passage", inputPath, l.Line)))
             .ToList();
-        using var encoder = EncoderLoader.Load(modelArg, new Core.Encoding.M3EncoderOptions { Precision = precision });
+        using var encoder = EncoderLoader.Load(modelArg, new Core.Encoding.M3EncoderOptions { Precision = precision }, ct);
         var options = EncodeOptions.Create(Core.Encoding.M3Outputs.All, maxLength, Core.Encoding.M3EncodeOptions.Default.BatchSize);
         var texts = pairs.SelectMany(p => new[] { p.Query, p.Passage }).ToList();
-        var embeddings = ProgressBar.Run("encoding", texts.Count, progress => encoder.Encode(texts, options, progress));
+        var embeddings = ProgressBar.Run("encoding", texts.Count, progress => encoder.Encode(texts, options, progress, ct));
         using var outFile = new OutputFile(outputPath);
         for (int i = 0; i < pairs.Count; i++)
         {

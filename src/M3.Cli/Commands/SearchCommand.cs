@@ -6,7 +6,7 @@ using M3.Retrieval;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 search</c>: one JSON line per hit, best first.</summary>
-public static class SearchCommand
+internal static class SearchCommand
 {
     public static Command Create()
     {
@@ -19,7 +19,7 @@ public static class SearchCommand
         var precision = new PrecisionOption();
         var model = new Option<string?>("--model") { Description = "Model to encode the query (default: the one recorded in the index)" };
         var command = new Command("search", "Search an index; prints {\"id\": ..., \"score\": ...} per hit, best first") { index, query, mode, topK, weights, exact, model, precision.Option };
-        command.SetAction(pr => CommandRunner.Run(() =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             int k = pr.GetValue(topK);
             if (k < 1) throw new CliError($"--top-k must be at least 1, got {k}");
@@ -27,12 +27,12 @@ public static class SearchCommand
             {
                 Mode = pr.GetValue(mode),
                 TopK = k,
-                Weights = HybridWeights.Parse(pr.GetValue(weights)!),
+                Weights = WeightsArgument.Parse(pr.GetValue(weights)!),
                 Exact = pr.GetValue(exact),
             };
             using var ix = M3Index.Open(pr.GetValue(index)!);
-            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) });
-            foreach (var hit in ix.Search(pr.GetValue(query)!, encoder, options))
+            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) }, ct);
+            foreach (var hit in ix.Search(pr.GetValue(query)!, encoder, options, ct))
                 JsonLineWriter.WriteLine(Console.Out, json =>
                 {
                     json.WriteStartObject();
@@ -41,7 +41,7 @@ public static class SearchCommand
                     json.WriteEndObject();
                 });
             return 0;
-        }));
+        }, ct));
         return command;
     }
 }

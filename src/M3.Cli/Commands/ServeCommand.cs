@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 serve</c>: the HTTP server (OpenAI-compatible embeddings, /embed, /score, /search, /tokenize, /health, /metrics).</summary>
-public static class ServeCommand
+internal static class ServeCommand
 {
     // The server's own defaults, so the command line and library users start from the same limits.
     private static readonly ServerOptions Defaults = new() { ModelDirectory = "" };
@@ -30,11 +30,11 @@ public static class ServeCommand
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Least severe log messages written to stderr (Trace, Debug, Information, Warning, Error, Critical, None)", DefaultValueFactory = _ => Defaults.LogLevel };
         var precision = new PrecisionOption();
         var command = new Command("serve", "Run the HTTP server") { model, index, urls, apiKey, maxInputs, maxChars, maxTokens, maxRequestTokens, reject, maxBody, queue, batchTokens, batchSize, logLevel, precision.Option };
-        command.SetAction(pr => CommandRunner.RunAsync(async () =>
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(async ct =>
         {
             var options = new ServerOptions
             {
-                ModelDirectory = ModelLocator.Resolve(pr.GetValue(model)!),
+                ModelDirectory = ModelLocator.Resolve(pr.GetValue(model)!, ct),
                 ModelId = pr.GetValue(model),
                 IndexDirectory = pr.GetValue(index),
                 Urls = pr.GetValue(urls)!,
@@ -61,20 +61,20 @@ public static class ServeCommand
                 throw new CliError($"m3 serve: cannot start:{Environment.NewLine}{e.Message}", 2);
             }
             await using var _ = server;
-            await server.StartAsync();
+            await server.StartAsync(CancellationToken.None);
             Console.Error.WriteLine($"m3 serve: listening on {string.Join(", ", server.Addresses)}; loading {options.ModelDirectory}");
             await server.Host.Loading;
             if (server.Host.Failure is { } f)
             {
                 // Serving 503 forever helps no one: exit, so that a supervisor sees the failure and the log says why.
                 Console.Error.WriteLine($"m3 serve: the model failed to load: {f.Message}");
-                await server.StopAsync();
+                await server.StopAsync(CancellationToken.None);
                 return 1;
             }
             Console.Error.WriteLine("m3 serve: ready");
             await server.WaitForShutdownAsync();
             return 0;
-        }));
+        }, ct));
         return command;
     }
 }

@@ -6,7 +6,7 @@ using M3.Tokenization;
 namespace M3.Cli.Commands;
 
 /// <summary><c>m3 tokenize</c>: texts → XLM-RoBERTa token ids and tokens, one JSON line per text.</summary>
-public static class TokenizeCommand
+internal static class TokenizeCommand
 {
     public static Command Create()
     {
@@ -37,22 +37,23 @@ public static class TokenizeCommand
         {
             model, input, output, maxLength, text,
         };
-        command.SetAction(pr => CommandRunner.Run(() =>
-            Execute(pr.GetValue(model)!, pr.GetValue(input), pr.GetValue(output), pr.GetValue(maxLength), pr.GetValue(text))));
+        command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
+            Execute(pr.GetValue(model)!, pr.GetValue(input), pr.GetValue(output), pr.GetValue(maxLength), pr.GetValue(text), ct), ct));
         return command;
     }
 
-    private static int Execute(string modelArg, string? inputPath, string? outputPath, int? maxLength, string? text)
+    private static int Execute(string modelArg, string? inputPath, string? outputPath, int? maxLength, string? text, CancellationToken ct)
     {
         if ((inputPath == null) == (text == null)) throw new CliError("give either --input FILE or a TEXT argument (exactly one)");
         if (maxLength < 2) throw new CliError($"--max-length must be at least 2 (room for <s> and </s>), got {maxLength}");
-        var tokenizer = XlmRobertaTokenizer.Load(ModelLocator.Resolve(modelArg));
+        var tokenizer = XlmRobertaTokenizer.Load(ModelLocator.Resolve(modelArg, ct));
         var texts = text != null
             ? [("TEXT", text)]
             : JsonLinesReader.Read(inputPath!).Select(line => ($"{inputPath}:{line.Line}", line.Value.RequireString("text", inputPath!, line.Line)));
         using var outFile = new OutputFile(outputPath);
         foreach (var (where, t) in texts)
         {
+            ct.ThrowIfCancellationRequested();
             var result = tokenizer.Encode(t, maxLength);
             if (result.Truncated)
             {

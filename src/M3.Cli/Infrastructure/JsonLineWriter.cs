@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace M3.Cli.Infrastructure;
 
 /// <summary>Writes one JSON object per line; non-ASCII text stays readable (relaxed escaping) since output is UTF-8.</summary>
-public static class JsonLineWriter
+internal static class JsonLineWriter
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

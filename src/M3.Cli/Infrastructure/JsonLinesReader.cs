@@ -9,7 +9,7 @@ namespace M3.Cli.Infrastructure;
 /// Lines are split as bytes and checked one by one: a decoding reader would replace invalid UTF-8 silently (or, set to
 /// throw, report it on whichever earlier line made it decode the buffer), and texts must reach the model as written.
 /// </summary>
-public static class JsonLinesReader
+internal static class JsonLinesReader
 {
     private const string Fix = "save the file as UTF-8 (e.g. iconv -f <encoding> -t UTF-8), or fix or remove that line";
 

@@ -7,11 +7,11 @@ namespace M3.Cli.Infrastructure;
 /// Turns a <c>--model</c> argument into a local checkpoint folder: a folder as is, or a hub id <c>owner/name[@revision]</c>
 /// resolved through the shared Hugging Face cache (downloading what is missing, with one progress bar per file on stderr).
 /// </summary>
-public static class ModelLocator
+internal static class ModelLocator
 {
-    public static string Resolve(string model) => Resolve(model, HubOptions.FromEnvironment());
+    public static string Resolve(string model, CancellationToken ct = default) => Resolve(model, HubOptions.FromEnvironment(), ct);
 
-    internal static string Resolve(string model, HubOptions options)
+    internal static string Resolve(string model, HubOptions options, CancellationToken ct = default)
     {
         if (Directory.Exists(model)) return Path.GetFullPath(model);
         if (!HubModelId.TryParse(model, out _))
@@ -20,7 +20,7 @@ public static class ModelLocator
                 "or owner/name[@revision] such as BAAI/bge-m3");
         try
         {
-            return ProgressBar.Enabled ? ResolveWithBars(model, options) : ResolveWithLines(model, options);
+            return ProgressBar.Enabled ? ResolveWithBars(model, options, ct) : ResolveWithLines(model, options, ct);
         }
         catch (HubException e)
         {
@@ -29,7 +29,7 @@ public static class ModelLocator
     }
 
     /// <summary>Without a terminal (logs, CI): one line per file started, so a long download is not silent.</summary>
-    private static string ResolveWithLines(string model, HubOptions options)
+    private static string ResolveWithLines(string model, HubOptions options, CancellationToken ct)
     {
         var started = new HashSet<string>();
         var progress = new Reporter(p =>
@@ -39,10 +39,10 @@ public static class ModelLocator
                 if (started.Add(p.FileName)) Console.Error.WriteLine($"downloading {model}: {p.FileName} ({p.FileSize:N0} bytes)");
             }
         });
-        return HubModelResolver.ResolveAsync(model, options, progress).GetAwaiter().GetResult();
+        return HubModelResolver.ResolveAsync(model, options, progress, ct).GetAwaiter().GetResult();
     }
 
-    private static string ResolveWithBars(string model, HubOptions options)
+    private static string ResolveWithBars(string model, HubOptions options, CancellationToken ct)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         var folder = "";
@@ -62,7 +62,7 @@ public static class ModelLocator
                         bar.Value = p.FileBytes;
                     }
                 });
-                folder = HubModelResolver.ResolveAsync(model, options, progress).GetAwaiter().GetResult();
+                folder = HubModelResolver.ResolveAsync(model, options, progress, ct).GetAwaiter().GetResult();
             });
         return folder;
     }

@@ -7,7 +7,7 @@ namespace M3.Cli.Infrastructure;
 /// atomically: lines go to a temp file beside the target, which replaces it only on <see cref="Commit"/>, so a failure,
 /// a full disk or Ctrl+C never leaves a half-written file, nor the temp file.
 /// </summary>
-public sealed class OutputFile : IDisposable
+internal sealed class OutputFile : IDisposable
 {
     private readonly string? _target;
     private readonly string? _temp;

@@ -8,7 +8,7 @@ namespace M3.Cli.Infrastructure;
 /// int8 quantizes the encoder's weights per output channel and its activations on the fly (several times faster on CPUs with
 /// VNNI, dense cosine to fp32 above 0.99).
 /// </summary>
-public sealed class PrecisionOption
+internal sealed class PrecisionOption
 {
     public const string Fp32 = "fp32", Int8 = "int8";
 

@@ -3,7 +3,7 @@ using Spectre.Console;
 namespace M3.Cli.Infrastructure;
 
 /// <summary>A Spectre.Console progress bar on stderr, shown only when stderr is an interactive terminal.</summary>
-public static class ProgressBar
+internal static class ProgressBar
 {
     public static bool Enabled => !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("CI") == null;
 

@@ -4,7 +4,7 @@ namespace M3.Core.Checkpoint;
 /// A checkpoint file is missing, malformed or does not match what BGE-M3 needs.
 /// The message always names the file and, where one is involved, the tensor.
 /// </summary>
-public sealed class CheckpointException : Exception
+public sealed class CheckpointException : M3Exception
 {
     public CheckpointException(string filePath, string? tensorName, string problem, Exception? inner = null)
         : base(Compose(filePath, tensorName, problem), inner)

@@ -4,7 +4,7 @@ namespace M3.Core.Checkpoint;
 /// An open weights file whose tensors are listed up front and read one at a time on request,
 /// so a caller can stream a large checkpoint without holding all of it in memory.
 /// </summary>
-public interface ITensorFile : IDisposable
+internal interface ITensorFile : IDisposable
 {
     /// <summary>The file's path, as used in error messages.</summary>
     string FilePath { get; }

@@ -41,7 +41,7 @@ public sealed partial class M3Checkpoint : IDisposable
     public M3Config Config { get; }
 
     /// <summary>The encoder weights file in use (<see cref="SafetensorsFile"/> or <see cref="PyTorchZipFile"/>).</summary>
-    public ITensorFile Weights { get; }
+    internal ITensorFile Weights { get; }
 
     /// <summary>The encoder tensors the model needs, in build order, with their validated shapes.</summary>
     public IReadOnlyList<TensorSpec> EncoderTensors { get; }

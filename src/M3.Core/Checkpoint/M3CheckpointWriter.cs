@@ -2,7 +2,7 @@ namespace M3.Core.Checkpoint;
 
 /// <summary>Which encoder weight files <see cref="M3CheckpointWriter"/> writes.</summary>
 [Flags]
-public enum M3WeightsFormat
+internal enum M3WeightsFormat
 {
     Safetensors = 1,
     PyTorch = 2,
@@ -14,7 +14,7 @@ public enum M3WeightsFormat
 /// For benchmarks and tests that need checkpoints of any size; tokenizer files are not written.
 /// The filler sees the heads' tensors under their file keys <c>weight</c> and <c>bias</c> (ColBERT [H, H] first, then sparse [1, H]).
 /// </summary>
-public static class M3CheckpointWriter
+internal static class M3CheckpointWriter
 {
     public static void Write(string directory, M3Config config, TensorFiller fill,
         M3WeightsFormat formats = M3WeightsFormat.Safetensors, string dtype = TensorDType.F32)

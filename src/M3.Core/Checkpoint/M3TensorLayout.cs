@@ -7,7 +7,7 @@ public sealed record TensorSpec(string Name, int[] Shape)
 }
 
 /// <summary>The XLM-RoBERTa encoder tensors a BGE-M3 checkpoint must hold, with shapes derived from the config.</summary>
-public static class M3TensorLayout
+internal static class M3TensorLayout
 {
     /// <summary>Every encoder tensor in build order: embeddings, then each layer. Pooler weights exist in checkpoints but are unused.</summary>
     public static IReadOnlyList<TensorSpec> Encoder(M3Config c)

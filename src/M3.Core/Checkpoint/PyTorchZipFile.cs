@@ -7,7 +7,7 @@ namespace M3.Core.Checkpoint;
 /// <c>&lt;prefix&gt;/data.pkl</c> pickles the state dict, each storage lives in <c>&lt;prefix&gt;/data/&lt;key&gt;</c>.
 /// The pickle runs in <see cref="RestrictedUnpickler"/>, which builds tensor references and nothing else.
 /// </summary>
-public sealed class PyTorchZipFile : ITensorFile
+internal sealed class PyTorchZipFile : ITensorFile
 {
     /// <summary>
     /// A state dict's pickle holds a few hundred bytes per tensor (BGE-M3's is under 100 KB): 64 MiB is far beyond any real

@@ -7,7 +7,7 @@ namespace M3.Core.Checkpoint;
 /// <c>sparse_linear.pt</c>, <c>pytorch_model.bin</c>): an OrderedDict of contiguous tensors, one storage per tensor.
 /// Used by tests and by the benchmark to generate checkpoints in BGE-M3's formats.
 /// </summary>
-public static class PyTorchZipWriter
+internal static class PyTorchZipWriter
 {
     /// <summary>Writes tensors whose values are in memory, all stored as <paramref name="dtype"/>.</summary>
     public static void Write(string path, IReadOnlyList<CheckpointTensor> tensors, string dtype = TensorDType.F32) =>

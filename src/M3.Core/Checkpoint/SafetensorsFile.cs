@@ -10,7 +10,7 @@ namespace M3.Core.Checkpoint;
 /// (ranges in bounds, contiguous, sized shape × dtype), tensors are read on request.
 /// Written by hand because the format is tiny and no maintained .NET package reads it.
 /// </summary>
-public sealed class SafetensorsFile : ITensorFile
+internal sealed class SafetensorsFile : ITensorFile
 {
     /// <summary>The safetensors reference implementation refuses headers above 100 MB; so do we, before allocating.</summary>
     private const long MaxHeaderBytes = 100_000_000;

@@ -8,7 +8,7 @@ namespace M3.Core.Checkpoint;
 /// header padded with spaces to 8 bytes, tensors contiguous in the given order. Used by tests and by the benchmark
 /// to generate full-size checkpoints; data is streamed one tensor at a time.
 /// </summary>
-public static class SafetensorsWriter
+internal static class SafetensorsWriter
 {
     /// <summary>Writes tensors whose values are in memory, all stored as <paramref name="dtype"/>.</summary>
     public static void Write(string path, IReadOnlyList<CheckpointTensor> tensors, string dtype = TensorDType.F32,

@@ -6,7 +6,7 @@ namespace M3.Core.Checkpoint;
 /// Element types a checkpoint tensor may be stored in and that this library converts to float32.
 /// Names follow safetensors ("F32", "F16", "BF16"); other stored types are reported by their name and refused when read.
 /// </summary>
-public static class TensorDType
+internal static class TensorDType
 {
     public const string F32 = "F32";
     public const string F16 = "F16";

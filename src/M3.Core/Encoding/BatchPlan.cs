@@ -8,7 +8,7 @@ namespace M3.Core.Encoding;
 /// batch also ends where padding would cost attention more than <see cref="MaxAttentionWaste"/> of its work.
 /// Sorting keeps similar lengths together, which is what keeps padding small.
 /// </summary>
-public sealed class BatchPlan
+internal sealed class BatchPlan
 {
     private BatchPlan(IReadOnlyList<int[]> batches, long realTokens, long paddedTokens)
     {

@@ -29,7 +29,7 @@ public sealed class M3Encoder : IDisposable
     {
         options ??= M3EncoderOptions.Default;
         if (!Directory.Exists(modelDirectory))
-            throw new DirectoryNotFoundException($"model folder '{modelDirectory}' does not exist (expected a BGE-M3 checkpoint folder)");
+            throw new EncoderException($"model folder '{modelDirectory}' does not exist; expected a BGE-M3 checkpoint folder (config.json, tokenizer and weights)");
         var tokenizer = XlmRobertaTokenizer.Load(modelDirectory);
         M3Config config;
         string modelPath, contentKey;
@@ -38,13 +38,27 @@ public sealed class M3Encoder : IDisposable
             config = checkpoint.Config;
             contentKey = GraphCache.ContentKey(checkpoint, options.CacheDirectory);
             if (tokenizer.VocabularySize > config.VocabSize)
-                throw new InvalidDataException($"{Path.Combine(modelDirectory, M3Config.FileName)}: vocab_size {config.VocabSize} is smaller than the tokenizer's {tokenizer.VocabularySize} tokens");
+                throw new CheckpointException(Path.Combine(modelDirectory, M3Config.FileName), null,
+                    $"vocab_size {config.VocabSize} is smaller than the tokenizer's {tokenizer.VocabularySize} tokens; the tokenizer files belong to another model");
             modelPath = GraphCache.GetOrBuild(checkpoint, options.CacheDirectory, options.Precision.ToString().ToLowerInvariant(),
                 (ck, model, data) => M3Graph.Build(ck, model, data, options.Precision), options.Log ?? Console.Error.WriteLine);
         }
-        var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        if (options.Threads > 0) sessionOptions.IntraOpNumThreads = options.Threads;
-        return new M3Encoder(Path.GetFullPath(modelDirectory), config, tokenizer, new InferenceSession(modelPath, sessionOptions), options, contentKey);
+        return new M3Encoder(Path.GetFullPath(modelDirectory), config, tokenizer, OpenSession(modelPath, options.Threads), options, contentKey);
+    }
+    private static InferenceSession OpenSession(string modelPath, int threads)
+    {
+        // The session copies what it needs from its options, so they are released once it exists.
+        using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (threads > 0) sessionOptions.IntraOpNumThreads = threads;
+        try
+        {
+            return new InferenceSession(modelPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new EncoderException(
+                $"ONNX Runtime cannot load the built graph '{modelPath}' ({e.Message}); delete the folder '{Path.GetDirectoryName(modelPath)}' so it is built again", e);
+        }
     }
 
     public string ModelDirectory { get; }
@@ -59,12 +73,20 @@ public sealed class M3Encoder : IDisposable
     public int HiddenSize => Config.HiddenSize;
 
     /// <summary>Encodes texts; results are in input order and do not depend on how the texts were batched.</summary>
-    public IReadOnlyList<M3Embedding> Encode(IReadOnlyList<string> texts, M3EncodeOptions? options = null, IProgress<int>? progress = null)
+    /// <param name="texts">The texts; longer ones are truncated to <see cref="M3EncodeOptions.MaxLength"/> tokens.</param>
+    /// <param name="options">What to compute and how to batch; null for <see cref="M3EncodeOptions.Default"/>.</param>
+    /// <param name="progress">Told the number of texts of each finished forward pass.</param>
+    /// <param name="cancellationToken">
+    /// Stops the work between forward passes and inside one (ONNX Runtime's terminate flag), with an
+    /// <see cref="OperationCanceledException"/>.
+    /// </param>
+    public IReadOnlyList<M3Embedding> Encode(IReadOnlyList<string> texts, M3EncodeOptions? options = null, IProgress<int>? progress = null,
+                                             CancellationToken cancellationToken = default)
     {
         options ??= M3EncodeOptions.Default;
         for (int i = 0; i < texts.Count; i++)
             if (texts[i] is null) throw new ArgumentException($"text {i} is null");
-        return EncodeTokenized(texts.Select(t => Tokenize(t, options)).ToList(), options, progress);
+        return EncodeTokenized(texts.Select(t => Tokenize(t, options)).ToList(), options, progress, cancellationToken);
     }
 
     /// <summary>
@@ -79,16 +101,17 @@ public sealed class M3Encoder : IDisposable
     internal static int EncodedLength(int tokenizedLength, M3EncodeOptions options) => Math.Min(tokenizedLength, options.MaxLength);
 
     /// <summary>Encodes texts tokenized by <see cref="Tokenize"/> under the same options.</summary>
-    internal IReadOnlyList<M3Embedding> EncodeTokenized(IReadOnlyList<int[]> tokenized, M3EncodeOptions options, IProgress<int>? progress = null)
+    internal IReadOnlyList<M3Embedding> EncodeTokenized(IReadOnlyList<int[]> tokenized, M3EncodeOptions options, IProgress<int>? progress = null,
+                                                       CancellationToken cancellationToken = default)
     {
-        if (!options.Mcls) return EncodeIds(tokenized.Select(t => Truncate(t, options.MaxLength)).ToList(), options, progress);
+        if (!options.Mcls) return EncodeIds(tokenized.Select(t => Truncate(t, options.MaxLength)).ToList(), options, progress, cancellationToken);
 
         // MCLS changes only the dense vector; sparse and ColBERT come from the plain sequence, so run both.
         var mclsIds = tokenized.Select(t => Mcls.Build(t.AsSpan(1, t.Length - 2), options.MclsInterval, options.MaxLength)).ToList();
-        var dense = EncodeIds(mclsIds, options with { Outputs = M3Outputs.Dense }, progress);
+        var dense = EncodeIds(mclsIds, options with { Outputs = M3Outputs.Dense }, progress, cancellationToken);
         var rest = options.Outputs & ~M3Outputs.Dense;
         if (rest == 0) return dense;
-        var other = EncodeIds(tokenized.Select(t => Truncate(t, options.MaxLength)).ToList(), options with { Outputs = rest, Mcls = false }, null);
+        var other = EncodeIds(tokenized.Select(t => Truncate(t, options.MaxLength)).ToList(), options with { Outputs = rest, Mcls = false }, null, cancellationToken);
         return dense.Select((d, i) => other[i] with { Dense = (options.Outputs & M3Outputs.Dense) != 0 ? d.Dense : null }).ToList();
     }
 
@@ -105,8 +128,10 @@ public sealed class M3Encoder : IDisposable
     /// <summary>
     /// Encodes token id sequences that already hold <c>&lt;s&gt;</c> … <c>&lt;/s&gt;</c> (no truncation is applied).
     /// With <see cref="M3EncodeOptions.Mcls"/>, dense is the mean over every <c>&lt;s&gt;</c> position.
+    /// Progress and cancellation as in <see cref="Encode"/>.
     /// </summary>
-    public IReadOnlyList<M3Embedding> EncodeIds(IReadOnlyList<int[]> sequences, M3EncodeOptions? options = null, IProgress<int>? progress = null)
+    public IReadOnlyList<M3Embedding> EncodeIds(IReadOnlyList<int[]> sequences, M3EncodeOptions? options = null, IProgress<int>? progress = null,
+                                                CancellationToken cancellationToken = default)
     {
         options ??= M3EncodeOptions.Default;
         var results = new M3Embedding[sequences.Count];
@@ -119,13 +144,14 @@ public sealed class M3Encoder : IDisposable
         }
         foreach (var batch in BatchPlan.Create(sequences.Select(s => s.Length).ToArray(), options).Batches)
         {
-            RunBatch(sequences, batch, options, results);
+            cancellationToken.ThrowIfCancellationRequested();
+            RunBatch(sequences, batch, options, results, cancellationToken);
             progress?.Report(batch.Length);
         }
         return results;
     }
 
-    private void RunBatch(IReadOnlyList<int[]> sequences, int[] batch, M3EncodeOptions options, M3Embedding[] results)
+    private void RunBatch(IReadOnlyList<int[]> sequences, int[] batch, M3EncodeOptions options, M3Embedding[] results, CancellationToken cancellationToken)
     {
         var (ids, mask, t) = BatchPlan.Pad(sequences, batch, Config.PadTokenId);
         int b = batch.Length, h = HiddenSize;
@@ -140,8 +166,7 @@ public sealed class M3Encoder : IDisposable
         long[] shape = [b, t];
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, shape);
         using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
-        using var runOptions = new RunOptions();
-        using var outputs = _session.Run(runOptions, [M3Graph.InputIds, M3Graph.AttentionMask], [idsValue, maskValue], outputNames);
+        using var outputs = Run([idsValue, maskValue], outputNames, b, t, cancellationToken);
 
         var hidden = outputs[0].GetTensorDataAsSpan<float>();
         var sparse = wantSparse ? outputs[1].GetTensorDataAsSpan<float>() : default;
@@ -154,6 +179,27 @@ public sealed class M3Encoder : IDisposable
                 wantSparse ? OutputHeads.Sparse(sparse.Slice(r * t, t), s) : null,
                 wantColbert ? OutputHeads.Colbert(colbert.Slice(r * (t - 1) * h, (t - 1) * h), s.Length, h) : null,
                 s.Length);
+        }
+    }
+
+    private IDisposableReadOnlyCollection<OrtValue> Run(OrtValue[] inputs, List<string> outputNames, int texts, int length, CancellationToken cancellationToken)
+    {
+        using var runOptions = new RunOptions();
+        // ONNX Runtime checks the flag between the graph's nodes, so a long forward pass stops early too.
+        using var stop = cancellationToken.Register(() => runOptions.Terminate = true);
+        try
+        {
+            return _session.Run(runOptions, [M3Graph.InputIds, M3Graph.AttentionMask], inputs, outputNames);
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new EncoderException(
+                $"ONNX Runtime failed on a forward pass of {texts} texts of up to {length} tokens ({e.Message}); " +
+                "if memory ran out, lower the batch size or the batch token budget", e);
         }
     }
 

@@ -4,7 +4,7 @@ using DataType = M3.Core.Onnx.Proto.TensorProto.Types.DataType;
 namespace M3.Core.Onnx;
 
 // The ONNX operators the encoder uses, each with its output shape rule (ONNX opset 17 semantics).
-public sealed partial class GraphBuilder
+internal sealed partial class GraphBuilder
 {
     public GraphValue Identity(GraphValue x, string? name = null) => Node("Identity", [x], x.Type, x.Shape, outputName: name);
 

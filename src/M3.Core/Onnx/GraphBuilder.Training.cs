@@ -5,7 +5,7 @@ using DataType = M3.Core.Onnx.Proto.TensorProto.Types.DataType;
 namespace M3.Core.Onnx;
 
 // More ONNX operators (those backward passes need, GELU), with their shape rules, and in-memory models.
-public sealed partial class GraphBuilder
+internal sealed partial class GraphBuilder
 {
     /// <summary>A scalar constant of <paramref name="type"/> (float or double), shared between uses: backward graphs are built for either.</summary>
     public GraphValue Scalar(double value, DataType type)

@@ -9,7 +9,7 @@ namespace M3.Core.Onnx;
 /// Builds an ONNX graph op by op. Every value carries its element type and shape, computed by the op helpers
 /// (see GraphBuilder.Ops.cs), so a wrong wiring fails while building, with the op and shapes named, not inside ONNX Runtime.
 /// </summary>
-public sealed partial class GraphBuilder : IDisposable
+internal sealed partial class GraphBuilder : IDisposable
 {
     public const int Opset = 17;
     public const int MicrosoftOpset = 1;

@@ -8,7 +8,7 @@ namespace M3.Core.Onnx;
 /// An entry is built in a temporary folder and renamed into place: a crash mid-build never leaves an entry that looks complete.
 /// Each entry is sealed (<see cref="GraphSeal"/>) and checked before use; a damaged one is rebuilt, and the rebuild reported.
 /// </summary>
-public static class GraphCache
+internal static class GraphCache
 {
     public const string ModelFileName = "model.onnx", DataFileName = "model.onnx.data";
     private const string KeysFolder = ".keys";

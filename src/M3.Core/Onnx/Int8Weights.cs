@@ -5,7 +5,7 @@ namespace M3.Core.Onnx;
 /// of com.microsoft DynamicQuantizeMatMul (which quantizes activations per tensor at run time). Symmetric, so the zero
 /// point is 0; the range is ±127 so that −128 never appears and the scale of a channel is exactly max|w| / 127.
 /// </summary>
-public sealed class Int8Weights
+internal sealed class Int8Weights
 {
     private Int8Weights(sbyte[] values, float[] scales, int inFeatures, int outFeatures)
     {

@@ -12,7 +12,7 @@ namespace M3.Core.Onnx;
 /// Outputs: <c>hidden</c> [batch, seq, H] (last hidden state: dense and MCLS pool it), <c>sparse</c> [batch, seq]
 /// (relu(sparse_linear(h))), <c>colbert</c> [batch, seq-1, H] (normalize(colbert_linear(h[:, 1:]))).
 /// </summary>
-public static class M3Graph
+internal static class M3Graph
 {
     public const string InputIds = "input_ids", AttentionMask = "attention_mask";
     public const string Hidden = "hidden", Sparse = "sparse", Colbert = "colbert";

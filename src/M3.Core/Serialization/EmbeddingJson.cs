@@ -8,7 +8,7 @@ namespace M3.Core.Serialization;
 /// <c>{"dense": [...], "sparse": {"&lt;token id&gt;": weight, …}, "colbert": [[...], …]}</c>, each only when present.
 /// Floats are written in shortest round-trip form, so a reader gets the exact float32 values back.
 /// </summary>
-public static class EmbeddingJson
+internal static class EmbeddingJson
 {
     /// <summary>
     /// Writes one embedding as an object; <paramref name="tokenOf"/>, when given, adds <c>"sparse_tokens": {"id": "piece"}</c>;

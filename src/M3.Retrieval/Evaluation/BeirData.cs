@@ -7,6 +7,7 @@ public static class BeirData
 {
     public static IReadOnlyList<(string Id, string Text)> ReadQueries(string path)
     {
+        RequireFile(path, "queries JSON Lines file ({\"_id\": ..., \"text\": ...} per line)");
         var result = new List<(string, string)>();
         int line = 0;
         foreach (var text in File.ReadLines(path))
@@ -22,7 +23,7 @@ public static class BeirData
             }
             catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
             {
-                throw new FormatException($"{path}:{line}: expected {{\"_id\": ..., \"text\": \"...\"}} ({e.Message})");
+                throw new IndexException($"{path}:{line}: expected {{\"_id\": ..., \"text\": \"...\"}} ({e.Message})");
             }
         }
         return result;
@@ -31,6 +32,7 @@ public static class BeirData
     /// <summary>query id → (document id → grade). A header line (query-id ...) is skipped.</summary>
     public static IReadOnlyDictionary<string, Dictionary<string, int>> ReadQrels(string path)
     {
+        RequireFile(path, "qrels file (query-id<TAB>corpus-id<TAB>score per line)");
         var result = new Dictionary<string, Dictionary<string, int>>();
         int line = 0;
         foreach (var text in File.ReadLines(path))
@@ -40,10 +42,15 @@ public static class BeirData
             var parts = text.Split('\t');
             if (line == 1 && parts[0] == "query-id") continue;
             if (parts.Length < 3 || !int.TryParse(parts[^1], out var grade))
-                throw new FormatException($"{path}:{line}: expected 'query-id<TAB>corpus-id<TAB>score'");
+                throw new IndexException($"{path}:{line}: expected 'query-id<TAB>corpus-id<TAB>score'");
             if (!result.TryGetValue(parts[0], out var docs)) result[parts[0]] = docs = [];
             docs[parts[1]] = grade;
         }
         return result;
+    }
+
+    private static void RequireFile(string path, string what)
+    {
+        if (!File.Exists(path)) throw new IndexException($"'{path}' does not exist; expected a BEIR {what}");
     }
 }

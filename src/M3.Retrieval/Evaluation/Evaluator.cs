@@ -13,10 +13,11 @@ public static class Evaluator
     public static readonly IReadOnlyList<string> AllModes = ["dense", "sparse", "colbert", "sparse+dense", "all"];
 
     public static IReadOnlyList<EvalResult> Run(M3Index index, M3Encoder encoder, IReadOnlyList<(string Id, string Text)> queries,
-        IReadOnlyDictionary<string, Dictionary<string, int>> qrels, IReadOnlyList<string> modes, HybridWeights weights, IProgress<int>? progress = null)
+        IReadOnlyDictionary<string, Dictionary<string, int>> qrels, IReadOnlyList<string> modes, HybridWeights weights, IProgress<int>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         var judged = queries.Where(q => qrels.ContainsKey(q.Id)).ToList();
-        var embeddings = encoder.Encode(judged.Select(q => q.Text).ToList(), M3EncodeOptions.Default);
+        var embeddings = encoder.Encode(judged.Select(q => q.Text).ToList(), M3EncodeOptions.Default, cancellationToken: cancellationToken);
         var results = new List<EvalResult>();
         foreach (var mode in modes)
         {
@@ -24,6 +25,7 @@ public static class Evaluator
             double ndcg = 0, recall = 0, mrr = 0;
             for (int i = 0; i < judged.Count; i++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var ranked = Metrics.Rank(index.Search(embeddings[i], options).Select(h => (h.Id, (double)h.Score)));
                 var q = qrels[judged[i].Id];
                 ndcg += Metrics.Ndcg(ranked, q, 10);

@@ -19,7 +19,7 @@ internal static class Searcher
         if (options.TopK < 1) throw new ArgumentOutOfRangeException(nameof(options), options.TopK, "top-k must be at least 1");
         bool hasColbert = context.ColbertPrecision != ColbertPrecision.None;
         if (options.Mode == SearchMode.Colbert && !hasColbert)
-            throw new InvalidOperationException("this index was built without ColBERT vectors (--no-colbert): use --mode dense, sparse, hybrid (dense+sparse) or rrf");
+            throw new IndexException("this index was built without ColBERT vectors (--no-colbert): use --mode dense, sparse, hybrid (dense+sparse) or rrf");
         if (context.Snapshot.LiveCount == 0) return [];
         var scores = options.Mode switch
         {
@@ -43,7 +43,7 @@ internal static class Searcher
             SearchMode.Sparse => (row, score) =>
             {
                 if (M3Scores.Sparse(Sparse(query), context.Sparse(row)) != score)
-                    throw new InvalidDataException($"{context.Snapshot.Base?.Postings.Path}: postings disagree with document '{row.DocId}''s stored weights; the file is damaged: delete the index folder's base.* files and they are rebuilt from index.db");
+                    throw new IndexException($"{context.Snapshot.Base?.Postings.Path}: postings disagree with document '{row.DocId}''s stored weights; the file is damaged: delete the index folder's base.* files and they are rebuilt from index.db");
             },
             _ => null,
         };

@@ -39,7 +39,7 @@ internal sealed class IndexStore : IDisposable
     {
         var path = System.IO.Path.Combine(directory, FileName);
         if (!File.Exists(path))
-            throw new DirectoryNotFoundException($"'{directory}' is not an index (no {FileName}); create one with 'm3 index add'");
+            throw new IndexException($"'{directory}' is not an index (no {FileName}); create one with 'm3 index add'");
         bool readOnly = forceReadOnly || !Writable(directory, path);
         var store = new IndexStore(Connect(path, readOnly), path, readOnly);
         try

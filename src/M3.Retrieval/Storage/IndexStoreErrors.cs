@@ -14,7 +14,7 @@ internal static class IndexStoreErrors
     {
         Busy or Locked => new IOException($"{path}: the index is locked by another process (waited {IndexStore.BusyTimeoutSeconds} s); retry when the other 'm3 index add' or delete has finished", e),
         Full => new IOException($"{path}: the disk is full; the batch in flight was not committed (the index holds every earlier batch); free space and run the command again", e),
-        Corrupt or NotADb => new InvalidDataException($"{path}: the index database is damaged ({e.Message}); rebuild the index from your documents", e),
+        Corrupt or NotADb => new IndexException($"{path}: the index database is damaged ({e.Message}); rebuild the index from your documents", e),
         ReadOnly => new IOException($"{path}: the index is read-only (file system or permissions); searching works, adding or deleting needs write access", e),
         CantOpen => new IOException($"{path}: cannot open the index database ({e.Message}); check that the folder exists and is readable", e),
         IoErr => new IOException($"{path}: I/O error reading or writing the index ({e.Message}); check the disk", e),

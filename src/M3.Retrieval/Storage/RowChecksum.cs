@@ -10,6 +10,6 @@ internal static class RowChecksum
     public static void Verify(ReadOnlySpan<byte> bytes, long expected, string what, string docId, string file)
     {
         if (Of(bytes) != expected)
-            throw new InvalidDataException($"{file}: the stored {what} of document '{docId}' fails its checksum (the file was changed or damaged); delete and re-add that document, or rebuild the index");
+            throw new IndexException($"{file}: the stored {what} of document '{docId}' fails its checksum (the file was changed or damaged); delete and re-add that document, or rebuild the index");
     }
 }

@@ -37,7 +37,7 @@ internal sealed class VectorFiles : IDisposable
     {
         var bytes = MemoryMarshal.AsBytes(row);
         if (RandomAccess.Read(_dense, bytes, DenseOffset(seq, Dimension)) != bytes.Length)
-            throw new InvalidDataException($"{DensePath}: ends before passage {seq}'s dense vector; the file was truncated: rebuild the index");
+            throw new IndexException($"{DensePath}: ends before passage {seq}'s dense vector; the file was truncated: rebuild the index");
     }
 
     /// <summary>Reads consecutive dense rows starting at <paramref name="firstSeq"/> (for exact scans).</summary>
@@ -48,7 +48,7 @@ internal sealed class VectorFiles : IDisposable
     {
         var bytes = new byte[length];
         if (RandomAccess.Read(_colbert, bytes, offset) != length)
-            throw new InvalidDataException($"{ColbertPath}: ends before a ColBERT row at byte {offset}; the file was truncated: rebuild the index");
+            throw new IndexException($"{ColbertPath}: ends before a ColBERT row at byte {offset}; the file was truncated: rebuild the index");
         return bytes;
     }
 

@@ -71,6 +71,6 @@ internal ref struct ProtoReader(ReadOnlySpan<byte> data, string source)
         _pos += n;
     }
 
-    private readonly InvalidDataException Corrupt(string what) =>
+    private readonly TokenizerException Corrupt(string what) =>
         new($"{source}: corrupt or truncated protobuf near byte {_pos} ({what}); expected a SentencePiece ModelProto");
 }

@@ -19,7 +19,7 @@ internal static class SentencePieceModelReader
 
     public static TokenizerDefinition Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"tokenizer file '{path}' does not exist", path);
+        if (!File.Exists(path)) throw new TokenizerException($"tokenizer file '{path}' does not exist; expected a checkpoint folder's tokenizer file");
         var data = File.ReadAllBytes(path);
         var spmPieces = new List<(string Text, float Score, int Type)>();
         byte[]? charsMap = null;
@@ -43,7 +43,7 @@ internal static class SentencePieceModelReader
         }
         // SentencePiece always writes both specs after the pieces: without them the file was cut short.
         if (!hasTrainerSpec || !hasNormalizerSpec)
-            throw new InvalidDataException($"{path}: no trainer_spec or normalizer_spec (file truncated?); expected a complete SentencePiece ModelProto");
+            throw new TokenizerException($"{path}: no trainer_spec or normalizer_spec (file truncated?); expected a complete SentencePiece ModelProto");
         CheckXlmRobertaLayout(spmPieces, path);
 
         // fairseq's dictionary puts <s>, <pad>, </s>, <unk> first, shifting SentencePiece's own pieces by one.
@@ -81,7 +81,7 @@ internal static class SentencePieceModelReader
             else if (field == PieceType && wire == 0) type = (int)reader.ReadVarint();
             else reader.Skip(wire);
         }
-        if (string.IsNullOrEmpty(text)) throw new InvalidDataException($"{path}: a SentencePiece piece has no text; expected a SentencePiece ModelProto");
+        if (string.IsNullOrEmpty(text)) throw new TokenizerException($"{path}: a SentencePiece piece has no text; expected a SentencePiece ModelProto");
         return (text, score, type);
     }
 
@@ -93,7 +93,7 @@ internal static class SentencePieceModelReader
         }
         catch (DecoderFallbackException)
         {
-            throw new InvalidDataException($"{path}: a piece is not valid UTF-8; expected a SentencePiece ModelProto");
+            throw new TokenizerException($"{path}: a piece is not valid UTF-8; expected a SentencePiece ModelProto");
         }
     }
 
@@ -107,7 +107,7 @@ internal static class SentencePieceModelReader
             {
                 ulong type = reader.ReadVarint();
                 if (type != UnigramModelType)
-                    throw new NotSupportedException($"{path}: SentencePiece model_type {type} is not supported; expected a Unigram model (type 1) as XLM-RoBERTa uses");
+                    throw new TokenizerException($"{path}: SentencePiece model_type {type} is not supported; expected a Unigram model (type 1) as XLM-RoBERTa uses");
             }
             else reader.Skip(wire);
         }
@@ -130,8 +130,8 @@ internal static class SentencePieceModelReader
     private static void CheckXlmRobertaLayout(List<(string Text, float Score, int Type)> pieces, string path)
     {
         if (pieces.Count < 4)
-            throw new InvalidDataException($"{path}: {pieces.Count} pieces; expected a SentencePiece ModelProto with a vocabulary");
+            throw new TokenizerException($"{path}: {pieces.Count} pieces; expected a SentencePiece ModelProto with a vocabulary");
         if (pieces[0].Type != UnknownPieceType || pieces[1].Type != ControlPieceType || pieces[2].Type != ControlPieceType)
-            throw new NotSupportedException($"{path}: pieces 0-2 are '{pieces[0].Text}', '{pieces[1].Text}', '{pieces[2].Text}'; expected <unk>, <s>, </s> as in XLM-RoBERTa's model");
+            throw new TokenizerException($"{path}: pieces 0-2 are '{pieces[0].Text}', '{pieces[1].Text}', '{pieces[2].Text}'; expected <unk>, <s>, </s> as in XLM-RoBERTa's model");
     }
 }

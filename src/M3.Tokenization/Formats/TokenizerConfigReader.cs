@@ -23,7 +23,7 @@ internal static class TokenizerConfigReader
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message}); expected a tokenizer_config.json object", e);
+            throw new TokenizerException($"{path}: not valid JSON ({e.Message}); expected a tokenizer_config.json object", e);
         }
     }
 }

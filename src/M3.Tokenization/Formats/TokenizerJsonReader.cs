@@ -13,7 +13,7 @@ internal static class TokenizerJsonReader
 {
     public static TokenizerDefinition Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"tokenizer file '{path}' does not exist", path);
+        if (!File.Exists(path)) throw new TokenizerException($"tokenizer file '{path}' does not exist; expected a checkpoint folder's tokenizer file");
         JsonDocument doc;
         try
         {
@@ -21,7 +21,7 @@ internal static class TokenizerJsonReader
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message}); expected a Hugging Face tokenizer.json", e);
+            throw new TokenizerException($"{path}: not valid JSON ({e.Message}); expected a Hugging Face tokenizer.json", e);
         }
         using (doc)
         {
@@ -43,9 +43,9 @@ internal static class TokenizerJsonReader
         var model = Field(root, "model", JsonValueKind.Object, path);
         var type = model.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         if (type != "Unigram")
-            throw new NotSupportedException($"{path}: model type '{type ?? "(none)"}' is not supported; expected a Unigram model (XLM-RoBERTa / BGE-M3 tokenizer.json)");
+            throw new TokenizerException($"{path}: model type '{type ?? "(none)"}' is not supported; expected a Unigram model (XLM-RoBERTa / BGE-M3 tokenizer.json)");
         if (model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True)
-            throw new NotSupportedException($"{path}: Unigram byte_fallback is not supported; expected XLM-RoBERTa's model without it");
+            throw new TokenizerException($"{path}: Unigram byte_fallback is not supported; expected XLM-RoBERTa's model without it");
         var (pieces, scores) = ReadVocab(Field(model, "vocab", JsonValueKind.Array, path), path);
         var unk = Field(model, "unk_id", JsonValueKind.Number, path);
         if (!unk.TryGetInt32(out int unknownId) || unknownId < 0 || unknownId >= pieces.Length)
@@ -57,7 +57,7 @@ internal static class TokenizerJsonReader
         return new TokenizerDefinition(path, pieces, scores, unknownId, charsMap, spaceRun, addedTokens, bos, eos);
     }
 
-    private static InvalidDataException Invalid(string path, string what) =>
+    private static TokenizerException Invalid(string path, string what) =>
         new($"{path}: {what}; expected a Hugging Face tokenizer.json for XLM-RoBERTa");
 
     private static JsonElement Field(JsonElement obj, string name, JsonValueKind kind, string path)
@@ -123,7 +123,7 @@ internal static class TokenizerJsonReader
             }
             else
             {
-                throw new NotSupportedException($"{path}: normalizer step {step.GetRawText()[..Math.Min(120, step.GetRawText().Length)]} is not supported; expected Precompiled followed by Replace(\" {{2,}}\")");
+                throw new TokenizerException($"{path}: normalizer step {step.GetRawText()[..Math.Min(120, step.GetRawText().Length)]} is not supported; expected Precompiled followed by Replace(\" {{2,}}\")");
             }
         }
         return (charsMap, spaceRun);
@@ -137,7 +137,7 @@ internal static class TokenizerJsonReader
                   && (pre.TryGetProperty("prepend_scheme", out var scheme) ? scheme.GetString() == "always"
                       : pre.TryGetProperty("add_prefix_space", out var add) && add.ValueKind == JsonValueKind.True)
                   && (!pre.TryGetProperty("split", out var split) || split.ValueKind == JsonValueKind.True);
-        if (!ok) throw new NotSupportedException($"{path}: pre_tokenizer is not supported; expected Metaspace('\u2581', prepend_scheme always, split)");
+        if (!ok) throw new TokenizerException($"{path}: pre_tokenizer is not supported; expected Metaspace('\u2581', prepend_scheme always, split)");
     }
 
     private static List<AddedToken> ReadAddedTokens(JsonElement root, string path)
@@ -150,7 +150,7 @@ internal static class TokenizerJsonReader
             if (!Field(token, "id", JsonValueKind.Number, path).TryGetInt32(out int id) || id < 0)
                 throw Invalid(path, $"added token '{content}' has an invalid id");
             if (Flag(token, "single_word") || Flag(token, "normalized"))
-                throw new NotSupportedException($"{path}: added token '{content}' uses single_word or normalized matching; expected raw-text tokens as in XLM-RoBERTa");
+                throw new TokenizerException($"{path}: added token '{content}' uses single_word or normalized matching; expected raw-text tokens as in XLM-RoBERTa");
             list.Add(new AddedToken(content, id, Flag(token, "lstrip"), Flag(token, "rstrip"), Flag(token, "special")));
         }
         return list;
@@ -163,15 +163,15 @@ internal static class TokenizerJsonReader
     {
         const string expected = "expected TemplateProcessing '<s> $A </s>' or RobertaProcessing";
         if (!root.TryGetProperty("post_processor", out var post) || post.ValueKind != JsonValueKind.Object)
-            throw new NotSupportedException($"{path}: no post_processor; {expected}");
+            throw new TokenizerException($"{path}: no post_processor; {expected}");
         var type = post.TryGetProperty("type", out var t) ? t.GetString() : null;
         if (type == "RobertaProcessing")
             return (Field(post, "cls", JsonValueKind.Array, path)[1].GetInt32(), Field(post, "sep", JsonValueKind.Array, path)[1].GetInt32());
-        if (type != "TemplateProcessing") throw new NotSupportedException($"{path}: post_processor '{type}' is not supported; {expected}");
+        if (type != "TemplateProcessing") throw new TokenizerException($"{path}: post_processor '{type}' is not supported; {expected}");
         var single = Field(post, "single", JsonValueKind.Array, path).EnumerateArray().ToList();
         if (single.Count != 3 || !single[0].TryGetProperty("SpecialToken", out var first)
             || !single[1].TryGetProperty("Sequence", out _) || !single[2].TryGetProperty("SpecialToken", out var last))
-            throw new NotSupportedException($"{path}: post_processor template is not supported; {expected}");
+            throw new TokenizerException($"{path}: post_processor template is not supported; {expected}");
         return (SpecialId(post, first, path), SpecialId(post, last, path));
     }
 

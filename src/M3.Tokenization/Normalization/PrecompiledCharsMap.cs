@@ -36,7 +36,7 @@ internal sealed class PrecompiledCharsMap
         return map;
     }
 
-    private static InvalidDataException Corrupt(string source, string what) =>
+    private static TokenizerException Corrupt(string source, string what) =>
         new($"{source}: precompiled_charsmap is corrupt ({what}; expected a SentencePiece double-array trie)");
 
     /// <summary>

@@ -26,12 +26,14 @@ public sealed class M3CheckpointWriterTests : TempDirectoryTests
     }
 
     [Theory]
-    [InlineData(M3WeightsFormat.Safetensors, TensorDType.F32)]
-    [InlineData(M3WeightsFormat.PyTorch, TensorDType.F32)]
-    [InlineData(M3WeightsFormat.Safetensors, TensorDType.F16)]
-    [InlineData(M3WeightsFormat.PyTorch, TensorDType.BF16)]
-    public void Written_checkpoint_opens_with_its_config_and_values(M3WeightsFormat format, string dtype)
+    [InlineData((int)M3WeightsFormat.Safetensors, TensorDType.F32)]
+    [InlineData((int)M3WeightsFormat.PyTorch, TensorDType.F32)]
+    [InlineData((int)M3WeightsFormat.Safetensors, TensorDType.F16)]
+    [InlineData((int)M3WeightsFormat.PyTorch, TensorDType.BF16)]
+    public void Written_checkpoint_opens_with_its_config_and_values(int formatFlags, string dtype)
     {
+        // An int, not the internal enum: xunit theories are public methods.
+        var format = (M3WeightsFormat)formatFlags;
         var dir = PathOf("ckpt");
         M3CheckpointWriter.Write(dir, Config, Fill, format, dtype);
         using var checkpoint = M3Checkpoint.Open(dir);

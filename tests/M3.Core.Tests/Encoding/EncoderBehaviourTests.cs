@@ -1,6 +1,6 @@
-using M3.Core.AI;
 using M3.Core.Checkpoint;
 using M3.Core.Encoding;
+using M3.Extensions.AI;
 using M3.Tests;
 using Microsoft.Extensions.AI;
 
@@ -140,10 +140,18 @@ public sealed class EncoderBehaviourTests(EncoderFixture fixture) : IClassFixtur
         try
         {
             File.Delete(Path.Combine(dir, file));
-            var e = Assert.ThrowsAny<Exception>(() => M3Encoder.Load(dir, new M3EncoderOptions { CacheDirectory = Path.Combine(dir, "cache") }));
+            var e = Assert.ThrowsAny<M3Exception>(() => M3Encoder.Load(dir, new M3EncoderOptions { CacheDirectory = Path.Combine(dir, "cache") }));
             Assert.Contains(file, e.Message);
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Load_of_a_missing_folder_names_it()
+    {
+        var missing = Path.Combine(TestPaths.NewTempDir("m3missing"), "no-model");
+        var e = Assert.Throws<EncoderException>(() => M3Encoder.Load(missing));
+        Assert.Contains(missing, e.Message);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using M3.Core.Encoding;
 using Microsoft.Extensions.AI;
 
-namespace M3.Core.AI;
+namespace M3.Extensions.AI;
 
 /// <summary>
 /// BGE-M3's dense output as a Microsoft.Extensions.AI embedding generator, so the encoder plugs into the .NET AI
@@ -34,8 +34,7 @@ public sealed class M3EmbeddingGenerator : IEmbeddingGenerator<string, Embedding
         // Encoding is CPU-bound work in ONNX Runtime: run it off the caller's thread.
         return Task.Run(() =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var results = _encoder.Encode(texts, _options);
+            var results = _encoder.Encode(texts, _options, cancellationToken: cancellationToken);
             var embeddings = new GeneratedEmbeddings<Embedding<float>>(results.Select(r =>
                 new Embedding<float>(r.Dense!) { ModelId = _metadata.DefaultModelId, CreatedAt = DateTimeOffset.UtcNow }))
             {
