@@ -66,9 +66,9 @@ public sealed class ServerLifecycleTests(ServerFixture fixture) : IClassFixture<
             MaxTokensPerRequest = 10,
             IndexDirectory = "/nonexistent/m3-index",
         }));
-        Assert.Contains("--max-batch-size is 0", e.Message);
-        Assert.Contains("--max-tokens 100000 is above the model's maximum", e.Message);
-        Assert.Contains("--max-request-tokens 10 is below --max-tokens", e.Message);
+        Assert.Contains("--max-batch-size (MaxBatchSize) is 0", e.Message);
+        Assert.Contains("--max-tokens (MaxTokensPerInput) 100000 is above the model's maximum", e.Message);
+        Assert.Contains("--max-request-tokens (MaxTokensPerRequest) 10 is below --max-tokens", e.Message);
         Assert.Contains("index folder '/nonexistent/m3-index' does not exist", e.Message);
         Assert.Contains("does not exist", Assert.Throws<ServerOptionsException>(() => M3Server.Create(fixture.Options with { ModelDirectory = "/nonexistent/model" })).Message);
     }
