@@ -90,6 +90,19 @@ public sealed class ServerLifecycleTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Health_is_503_once_the_encoders_worker_stopped()
+    {
+        var (server, client) = await fixture.StartAsync();
+        await using var _ = server;
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
+        // Stops the worker as only a bug would: options no endpoint passes (a batch size of 0 fails planning itself).
+        var scheduler = server.Services.GetRequiredService<EncodeScheduler>();
+        await Assert.ThrowsAsync<M3.Server.Http.ApiError>(() => scheduler.TryEncode([[0, 2]], new M3EncodeOptions { BatchSize = 0 })!);
+        Assert.Equal("the encoder stopped; see the server log", await ExpectProblem(HttpStatusCode.ServiceUnavailable, await client.GetAsync("/health")));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.PostAsync("/v1/embeddings", Body(new { input = "x" }))).StatusCode);
+    }
+
+    [Fact]
     public async Task Shutdown_lets_in_flight_requests_finish()
     {
         using var passStarted = new ManualResetEventSlim();
