@@ -14,19 +14,20 @@ internal static class ServerOptionsValidation
     public static void Validate(ServerOptions o)
     {
         var problems = new List<string>();
-        void AtLeast(long value, long min, string name)
+        // Named as m3 serve's option and as the ServerOptions property, for the CLI's user and the library's.
+        void AtLeast(long value, long min, string option, string property)
         {
-            if (value < min) problems.Add($"{name} is {value}; it must be at least {min}");
+            if (value < min) problems.Add($"{option} ({property}) is {value}; it must be at least {min}");
         }
-        AtLeast(o.MaxInputsPerRequest, 1, "--max-inputs");
-        AtLeast(o.MaxCharactersPerInput, 1, "--max-chars");
-        AtLeast(o.MaxTokensPerInput, 2, "--max-tokens (<s> and </s> included)");
-        AtLeast(o.MaxRequestBodyBytes, 1, "--max-body-bytes");
-        AtLeast(o.QueueCapacity, 1, "--queue");
-        AtLeast(o.MaxBatchTokens, 1, "--max-batch-tokens");
-        AtLeast(o.MaxBatchSize, 1, "--max-batch-size");
+        AtLeast(o.MaxInputsPerRequest, 1, "--max-inputs", nameof(o.MaxInputsPerRequest));
+        AtLeast(o.MaxCharactersPerInput, 1, "--max-chars", nameof(o.MaxCharactersPerInput));
+        AtLeast(o.MaxTokensPerInput, 2, "--max-tokens", nameof(o.MaxTokensPerInput) + ", <s> and </s> included");
+        AtLeast(o.MaxRequestBodyBytes, 1, "--max-body-bytes", nameof(o.MaxRequestBodyBytes));
+        AtLeast(o.QueueCapacity, 1, "--queue", nameof(o.QueueCapacity));
+        AtLeast(o.MaxBatchTokens, 1, "--max-batch-tokens", nameof(o.MaxBatchTokens));
+        AtLeast(o.MaxBatchSize, 1, "--max-batch-size", nameof(o.MaxBatchSize));
         if (o.MaxTokensPerRequest < o.MaxTokensPerInput)
-            problems.Add($"--max-request-tokens {o.MaxTokensPerRequest} is below --max-tokens {o.MaxTokensPerInput}: one input of the allowed length would be refused; raise it or lower --max-tokens");
+            problems.Add($"--max-request-tokens ({nameof(o.MaxTokensPerRequest)}) {o.MaxTokensPerRequest} is below --max-tokens {o.MaxTokensPerInput}: one input of the allowed length would be refused; raise it or lower --max-tokens");
         if (!Directory.Exists(o.ModelDirectory))
             problems.Add($"model folder '{o.ModelDirectory}' does not exist (expected a BGE-M3 checkpoint folder)");
         else
@@ -36,7 +37,7 @@ internal static class ServerOptionsValidation
                 var config = M3Config.Load(o.ModelDirectory);
                 int modelMax = config.MaxPositionEmbeddings - config.PadTokenId - 1;
                 if (o.MaxTokensPerInput > modelMax)
-                    problems.Add($"--max-tokens {o.MaxTokensPerInput} is above the model's maximum of {modelMax} tokens (max_position_embeddings in config.json); use at most {modelMax}");
+                    problems.Add($"--max-tokens ({nameof(o.MaxTokensPerInput)}) {o.MaxTokensPerInput} is above the model's maximum of {modelMax} tokens (max_position_embeddings in config.json); use at most {modelMax}");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or InvalidDataException or System.Text.Json.JsonException)
             {

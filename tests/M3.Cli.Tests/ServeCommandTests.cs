@@ -8,10 +8,10 @@ namespace M3.Cli.Tests;
 public sealed class ServeCommandTests
 {
     [Theory]
-    [InlineData("--max-batch-size", "0", "--max-batch-size is 0")]
+    [InlineData("--max-batch-size", "0", "--max-batch-size (MaxBatchSize) is 0")]
     [InlineData("--max-tokens", "100000", "above the model's maximum of")]
-    [InlineData("--max-request-tokens", "-5", "--max-request-tokens -5 is below --max-tokens")]
-    [InlineData("--queue", "0", "--queue is 0")]
+    [InlineData("--max-request-tokens", "-5", "--max-request-tokens (MaxTokensPerRequest) -5 is below --max-tokens")]
+    [InlineData("--queue", "0", "--queue (QueueCapacity) is 0")]
     [InlineData("--index", "/nonexistent/m3-index", "index folder '/nonexistent/m3-index' does not exist")]
     public void Bad_options_stop_the_start_with_a_clear_message(string option, string value, string expected)
     {

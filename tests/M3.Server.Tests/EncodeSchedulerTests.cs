@@ -100,6 +100,7 @@ public sealed class EncodeSchedulerTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         Assert.Equal([[0], [4]], _calls);
         Assert.Equal(0, scheduler.Pending);
+        Assert.Contains("m3_dropped_texts_total 3\n", _metrics.Render());
     }
 
     [Fact]

@@ -66,9 +66,9 @@ public sealed class ServerLifecycleTests(ServerFixture fixture) : IClassFixture<
             MaxTokensPerRequest = 10,
             IndexDirectory = "/nonexistent/m3-index",
         }));
-        Assert.Contains("--max-batch-size is 0", e.Message);
-        Assert.Contains("--max-tokens 100000 is above the model's maximum", e.Message);
-        Assert.Contains("--max-request-tokens 10 is below --max-tokens", e.Message);
+        Assert.Contains("--max-batch-size (MaxBatchSize) is 0", e.Message);
+        Assert.Contains("--max-tokens (MaxTokensPerInput) 100000 is above the model's maximum", e.Message);
+        Assert.Contains("--max-request-tokens (MaxTokensPerRequest) 10 is below --max-tokens", e.Message);
         Assert.Contains("index folder '/nonexistent/m3-index' does not exist", e.Message);
         Assert.Contains("does not exist", Assert.Throws<ServerOptionsException>(() => M3Server.Create(fixture.Options with { ModelDirectory = "/nonexistent/model" })).Message);
     }
@@ -87,6 +87,19 @@ public sealed class ServerLifecycleTests(ServerFixture fixture) : IClassFixture<
         Assert.DoesNotContain("secret", detail);
         Assert.Contains(logs.Entries, e => e.Level == LogLevel.Error && e.Exception?.Message == "secret detail" && e.Message.Contains("/v1/embeddings"));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Health_is_503_once_the_encoders_worker_stopped()
+    {
+        var (server, client) = await fixture.StartAsync();
+        await using var _ = server;
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
+        // Stops the worker as only a bug would: options no endpoint passes (a batch size of 0 fails planning itself).
+        var scheduler = server.Services.GetRequiredService<EncodeScheduler>();
+        await Assert.ThrowsAsync<M3.Server.Http.ApiError>(() => scheduler.TryEncode([[0, 2]], new M3EncodeOptions { BatchSize = 0 })!);
+        Assert.Equal("the encoder stopped; see the server log", await ExpectProblem(HttpStatusCode.ServiceUnavailable, await client.GetAsync("/health")));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.PostAsync("/v1/embeddings", Body(new { input = "x" }))).StatusCode);
     }
 
     [Fact]

@@ -122,6 +122,7 @@ internal sealed class EncodeScheduler : IAsyncDisposable
                 node.Value.Waiting.Clear();
                 turns.Remove(node);
                 Interlocked.Add(ref _pending, -dropped);
+                _metrics.RecordDropped(dropped);
                 _metrics.SetQueueDepth(Pending);
             }
             node = next;

@@ -17,7 +17,7 @@ public sealed class ServerMetrics
     private readonly ConcurrentDictionary<string, Histogram> _latency = new();
     private readonly Histogram _batchSizes = new(BatchBuckets);
     private long _tokens, _passes, _encodeTicks;
-    private long _queueDepth;
+    private long _queueDepth, _dropped;
 
     /// <summary>Forward passes run, tokens they encoded, and the time they took (busy time: its rate is the encoder's utilization).</summary>
     public long Passes => Interlocked.Read(ref _passes);
@@ -38,6 +38,9 @@ public sealed class ServerMetrics
         Interlocked.Add(ref _encodeTicks, elapsed.Ticks);
     }
 
+    /// <summary>Texts dropped unencoded because their client went away.</summary>
+    public void RecordDropped(int texts) => Interlocked.Add(ref _dropped, texts);
+
     public void SetQueueDepth(long depth) => Interlocked.Exchange(ref _queueDepth, depth);
 
     public string Render()
@@ -55,6 +58,8 @@ public sealed class ServerMetrics
         sb.Append(CultureInfo.InvariantCulture, $"m3_tokens_total {Interlocked.Read(ref _tokens)}\n");
         sb.Append("# HELP m3_encode_seconds_total Time spent in forward passes (rate() gives the encoder's utilization).\n# TYPE m3_encode_seconds_total counter\n");
         sb.Append(CultureInfo.InvariantCulture, $"m3_encode_seconds_total {EncodeSeconds}\n");
+        sb.Append("# HELP m3_dropped_texts_total Texts dropped unencoded because their client disconnected.\n# TYPE m3_dropped_texts_total counter\n");
+        sb.Append(CultureInfo.InvariantCulture, $"m3_dropped_texts_total {Interlocked.Read(ref _dropped)}\n");
         sb.Append("# HELP m3_queue_depth Texts waiting to be encoded.\n# TYPE m3_queue_depth gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"m3_queue_depth {Interlocked.Read(ref _queueDepth)}\n");
         return sb.ToString();
