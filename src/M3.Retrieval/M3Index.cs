@@ -226,9 +226,14 @@ public sealed class M3Index : IDisposable
         var reader = Rent();
         try
         {
-            using var tx = reader.BeginRead();
-            var snapshot = Current(reader, tx);
-            return Searcher.Search(new SearchContext(snapshot, reader, tx, _vectors, Options.Colbert), query, options ?? new SearchOptions());
+            while (true)
+            {
+                using var tx = reader.BeginRead();
+                var snapshot = Current(reader, tx);
+                if (snapshot.Base is { } segment && !segment.TryAcquire()) continue;
+                try { return Searcher.Search(new SearchContext(snapshot, reader, tx, _vectors, Options.Colbert), query, options ?? new SearchOptions()); }
+                finally { snapshot.Base?.Release(); }
+            }
         }
         finally { _readers.Add(reader); }
     }
@@ -254,7 +259,15 @@ public sealed class M3Index : IDisposable
                 watermark = reader.State(tx).Base;
             }
             finally { _readers.Add(reader); }
-            BaseSegment.Build(Directory, _store, _vectors, OpenSegment(watermark));
+            var previous = OpenSegment(watermark);
+            if (previous != null && !previous.TryAcquire()) previous = null;
+            try { BaseSegment.Build(Directory, _store, _vectors, previous); }
+            finally { previous?.Release(); }
+            if (previous != null && _store.ReadManifest().GetValueOrDefault("base") != previous.Watermark.ToString(CultureInfo.InvariantCulture))
+            {
+                lock (_segments) _segments.Remove(previous);
+                previous.Retire();
+            }
         }
     }
 
@@ -289,12 +302,20 @@ public sealed class M3Index : IDisposable
             current = _snapshot;
             if (current != null && current.Generation == generation && current.Watermark == watermark) return current;
             var fresh = IndexSnapshot.Load(reader, tx, _vectors, current != null && current.Generation < generation ? current : null, OpenSegment);
-            if (current == null || fresh.Generation >= current.Generation) Volatile.Write(ref _snapshot, fresh);
+            if (current == null || fresh.Generation >= current.Generation)
+            {
+                Volatile.Write(ref _snapshot, fresh);
+                if (current?.Base is { } replaced && replaced != fresh.Base)
+                {
+                    lock (_segments) _segments.Remove(replaced);
+                    replaced.Retire();
+                }
+            }
             return fresh;
         }
     }
 
-    /// <summary>Opens a base segment; segments stay open until the index is disposed, since searches may still use them.</summary>
+    /// <summary>Opens a base segment (once per watermark); a replaced one is retired when the next snapshot swaps in.</summary>
     private BaseSegment? OpenSegment(long watermark)
     {
         lock (_segments)

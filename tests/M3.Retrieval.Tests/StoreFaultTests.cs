@@ -72,6 +72,25 @@ public sealed class StoreFaultTests : IDisposable
     }
 
     [Fact]
+    public void A_reader_lets_go_of_segments_a_writer_replaced()
+    {
+        using var writer = M3Index.OpenOrCreate(_dir, "synthetic", Dim);
+        using var reader = M3Index.Open(_dir);
+        var query = SyntheticIndex.Embedding(new Random(3), Dim);
+        SyntheticIndex.Fill(writer, 20, 1, "a");
+        writer.Compact();
+        Assert.Equal(10, reader.Search(query).Count);
+        var first = Directory.EnumerateFiles(_dir, "base.*.postings").Single();
+        Assert.Contains(Path.GetFileName(first), File.ReadAllText("/proc/self/maps"));
+        SyntheticIndex.Fill(writer, 20, 2, "b");
+        writer.Compact();
+        Assert.False(File.Exists(first));
+        Assert.Equal(40, reader.Search(query, new SearchOptions { TopK = 100 }).Count);
+        // The replaced segment is unmapped once no search uses it, so its disk space is freed while the reader runs.
+        Assert.DoesNotContain(Path.GetFileName(first), File.ReadAllText("/proc/self/maps"));
+    }
+
+    [Fact]
     public void Two_creators_of_one_index_both_open_it_and_leave_no_temporary_file()
     {
         var indexes = new M3Index[4];

@@ -22,6 +22,31 @@ internal sealed class BaseSegment : IDisposable
     public PostingsFile Postings { get; }
     public DenseAnn Ann { get; }
 
+    // Searches in flight and whether a newer segment replaced this one: the last of them to let go unmaps the files,
+    // so a long-running reader does not keep every replaced segment (and its disk space) until it exits.
+    private int _users, _retired, _disposed;
+
+    /// <summary>Marks the segment as in use; false when it was replaced meanwhile (take a fresh snapshot).</summary>
+    public bool TryAcquire()
+    {
+        Interlocked.Increment(ref _users);
+        if (Volatile.Read(ref _retired) == 0) return true;
+        Release();
+        return false;
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _users) == 0 && Volatile.Read(ref _retired) == 1) Dispose();
+    }
+
+    /// <summary>No new search will use this segment; it is unmapped when the last one in flight finishes.</summary>
+    public void Retire()
+    {
+        Interlocked.Exchange(ref _retired, 1);
+        if (Volatile.Read(ref _users) == 0) Dispose();
+    }
+
     public static string PostingsPath(string directory, long watermark) => Path.Combine(directory, $"base.{watermark.ToString(CultureInfo.InvariantCulture)}.postings");
     public static string AnnPath(string directory, long watermark) => Path.Combine(directory, $"base.{watermark.ToString(CultureInfo.InvariantCulture)}.usearch");
 
@@ -150,6 +175,7 @@ internal sealed class BaseSegment : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         Postings.Dispose();
         Ann.Dispose();
     }

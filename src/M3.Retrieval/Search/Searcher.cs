@@ -103,12 +103,19 @@ internal static class Searcher
         return [.. dense.Union(sparse).Order()];
     }
 
+    /// <summary>
+    /// Scores candidates from their stored vectors. Rows come from the search's one SQLite connection in turn; reading
+    /// and scoring the vectors (ColBERT's MaxSim dominates) runs on all cores, since one query's latency is what a user waits for.
+    /// </summary>
     private static Dictionary<int, float> Rescore(SearchContext context, List<int> passages, Func<PassageRow, SearchContext, float> score)
     {
-        var scores = new Dictionary<int, float>(passages.Count);
-        foreach (var p in passages)
-            if (context.Row(p) is { } row) scores[p] = score(row, context);
-        return scores;
+        var rows = passages.Select(context.Row).OfType<PassageRow>().ToList();
+        var scores = new float[rows.Count];
+        try { Parallel.For(0, rows.Count, i => scores[i] = score(rows[i], context)); }
+        catch (AggregateException e) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); }
+        var result = new Dictionary<int, float>(rows.Count);
+        for (int i = 0; i < rows.Count; i++) result[(int)rows[i].Seq] = scores[i];
+        return result;
     }
 
     private static Dictionary<int, float> Rrf(SearchContext context, M3Embedding query, SearchOptions options, bool hasColbert)
