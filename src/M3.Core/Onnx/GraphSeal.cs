@@ -19,7 +19,7 @@ internal static class GraphSeal
     public static void Write(string folder)
     {
         var seals = Directory.GetFiles(folder).Order(StringComparer.Ordinal)
-            .ToDictionary(Path.GetFileName, f => new Seal(new FileInfo(f).Length, Hash(f)));
+            .ToDictionary(f => Path.GetFileName(f), f => new Seal(new FileInfo(f).Length, Hash(f)));
         File.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(seals));
     }
 

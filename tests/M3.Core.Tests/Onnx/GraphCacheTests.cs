@@ -58,7 +58,7 @@ public sealed class GraphCacheTests : IDisposable
         var items = Golden.Items.Take(8).ToList();
         var results = encoder.EncodeIds(items.Select(i => i.InputIds).ToList());
         for (var i = 0; i < items.Count; i++) GoldenTests.AssertMatches(items[i], results[i], i);
-        Assert.Single(Directory.GetFileSystemEntries(_cache).Where(e => !Path.GetFileName(e).StartsWith('.')));
+        Assert.Single(Directory.GetFileSystemEntries(_cache), e => !Path.GetFileName(e).StartsWith('.'));
     }
 
     [Fact]
