@@ -36,7 +36,7 @@ public static class GraphCache
                                     Action<M3Checkpoint, string, string> build, Action<string> log)
     {
         var root = cacheDirectory ?? DefaultDirectory;
-        var key = $"{ContentKey(checkpoint, root)[..32]}-v{M3Graph.Version}-{variant}";
+        var key = $"{ContentKeyIn(checkpoint, root)[..32]}-v{M3Graph.Version}-{variant}";
         var entry = Path.Combine(root, key);
         var model = Path.Combine(entry, ModelFileName);
         if (Directory.Exists(entry))
@@ -92,7 +92,9 @@ public static class GraphCache
     /// The checkpoint's content key, remembered per file identity (path, size, modification time): hashing every byte of a
     /// full-size checkpoint takes seconds, which would be most of a cached start. Any change to a file changes its identity.
     /// </summary>
-    private static string ContentKey(M3Checkpoint checkpoint, string root)
+    public static string ContentKey(M3Checkpoint checkpoint, string? cacheDirectory) => ContentKeyIn(checkpoint, cacheDirectory ?? DefaultDirectory);
+
+    private static string ContentKeyIn(M3Checkpoint checkpoint, string root)
     {
         var identity = string.Join("\n", checkpoint.ContentFiles.Select(f =>
         {
