@@ -76,6 +76,10 @@ public sealed class ErrorTests : HubTestBase
     }
 
     [Fact]
+    public void Disk_space_message_never_asks_for_a_negative_size() =>
+        Assert.Contains("need 0 bytes", DiskSpace.Error(CacheDir, -18506482).Message);
+
+    [Fact]
     public async Task Neither_folder_nor_id_is_rejected_clearly()
     {
         var e = await Assert.ThrowsAsync<HubException>(() => HubModelResolver.ResolveAsync("no such/folder/here", Options()));

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.IO.Hashing;
 
 namespace M3.Core.Checkpoint;
 
@@ -141,12 +142,20 @@ internal sealed class PyTorchZipFile : ITensorFile
                 throw new CheckpointException(path, null, $"archive member '{entry.FullName}' ends after {n} of its declared {entry.Length} bytes (truncated): download the file again");
             if (stream.ReadByte() >= 0)
                 throw new CheckpointException(path, null, $"archive member '{entry.FullName}' inflates to more than its declared {entry.Length} bytes: the file is damaged, download it again");
+            CheckCrc(path, null, entry, Crc32.HashToUInt32(bytes));
         }
         catch (InvalidDataException e)
         {
             throw new CheckpointException(path, null, $"archive member '{entry.FullName}' is corrupt ({e.Message}): download the file again", e);
         }
         return bytes;
+    }
+
+    private static void CheckCrc(string path, string? tensor, ZipArchiveEntry entry, uint actual)
+    {
+        if (actual != entry.Crc32)
+            throw new CheckpointException(path, tensor,
+                $"archive member '{entry.FullName}' has CRC-32 {actual:x8} but the zip records {entry.Crc32:x8}: the file is damaged, download it again");
     }
 
     /// <summary>The zip's sizes are as untrusted as the rest: a member cannot hold more compressed bytes than the file, nor inflate beyond DEFLATE's ratio.</summary>
@@ -187,12 +196,21 @@ internal sealed class PyTorchZipFile : ITensorFile
     {
         var entry = _zip.GetEntry(_prefix + "data/" + storage.Key)!;
         var elementSize = TensorDType.ElementSize(storage.DType)!.Value;
+        // .NET does not check a member's CRC-32; when a read covers the whole storage (the usual case), it costs one pass here.
+        var crc = elementOffset == 0 && (long)destination.Length * elementSize == entry.Length ? new Crc32() : null;
         try
         {
             using var stream = entry.Open();
             Skip(stream, elementOffset * elementSize);
-            TensorFileSupport.Fill(storage.DType, destination, stream.Read,
+            TensorFileSupport.Fill(storage.DType, destination,
+                buffer =>
+                {
+                    var n = stream.Read(buffer);
+                    crc?.Append(buffer[..n]);
+                    return n;
+                },
                 () => throw new CheckpointException(FilePath, name, $"storage '{entry.FullName}' ends inside this tensor's data"));
+            if (crc != null) CheckCrc(FilePath, name, entry, crc.GetCurrentHashAsUInt32());
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
         {

@@ -143,6 +143,24 @@ public sealed class HostileCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void Flipped_byte_in_a_stored_tensor_is_caught_by_the_zip_crc()
+    {
+        var path = _folder.PathOf(M3Checkpoint.ColbertFileName);
+        var bytes = File.ReadAllBytes(path);
+        using (var zip = new ZipArchive(new MemoryStream(bytes)))
+            Assert.Equal(zip.GetEntry("colbert_linear/data/0")!.Length, zip.GetEntry("colbert_linear/data/0")!.CompressedLength); // stored, as torch.save writes
+        var data = bytes.AsSpan().IndexOf("colbert_linear/data/0"u8) + "colbert_linear/data/0"u8.Length + 64; // past the local header's name
+        bytes[data + 100] ^= 0x01;
+        File.WriteAllBytes(path, bytes);
+
+        var e = Assert.Throws<CheckpointException>(() => M3Checkpoint.Open(_folder.Directory));
+
+        Assert.Equal(path, e.FilePath);
+        Assert.Equal("weight", e.TensorName);
+        Assert.Contains("CRC-32", e.Message);
+    }
+
+    [Fact]
     public void Folder_of_symlinks_as_in_the_hub_cache_is_measured_by_the_files_they_point_to()
     {
         if (OperatingSystem.IsWindows()) return;
