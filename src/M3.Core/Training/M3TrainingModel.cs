@@ -84,6 +84,7 @@ internal sealed class M3TrainingModel : IGradientModel
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var texts = batch.Queries.Concat(batch.Passages).ToList();
+        Validate(texts, batch.QueryCount);
         var chunks = Chunks(texts).ToList();
         var reps = new List<TextRepresentation<float>>(texts.Count);
         foreach (var chunk in chunks)
@@ -110,6 +111,20 @@ internal sealed class M3TrainingModel : IGradientModel
         foreach (var t in rowTables) t.GradientRows = [.. touched[t.Name].Order()];
         LastTimings = new EngineTimings(represent, lossTime, clock.Elapsed - represent - lossTime);
         return loss;
+    }
+
+    /// <summary>Every text must be &lt;s&gt; … &lt;/s&gt; (at least two tokens: ColBERT needs a token after &lt;s&gt;) of ids in the vocabulary.</summary>
+    private void Validate(List<int[]> texts, int queries)
+    {
+        for (int i = 0; i < texts.Count; i++)
+        {
+            var what = i < queries ? $"query {i}" : $"passage {i - queries}";
+            if (texts[i].Length < 2)
+                throw new ArgumentException($"{what} of the batch has {texts[i].Length} token(s); a tokenized text is <s> … </s>, at least 2 tokens");
+            foreach (var id in texts[i])
+                if ((uint)id >= (uint)_config.VocabSize)
+                    throw new ArgumentException($"{what} of the batch has token id {id}, outside the model's vocabulary of {_config.VocabSize}; was it tokenized for another model?");
+        }
     }
 
     private IEnumerable<PaddedChunk> Chunks(List<int[]> texts)

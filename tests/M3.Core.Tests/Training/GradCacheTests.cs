@@ -43,6 +43,17 @@ public sealed class GradCacheTests
             Assert.True(p.Gradient.AsSpan().SequenceEqual(fresh[p.Name]), $"{p.Name} differs from a fresh model's gradient");
     }
 
+    [Theory]
+    [InlineData(new[] { 0 }, "passage 1 of the batch has 1 token(s)")]
+    [InlineData(new[] { 0, 16002, 2 }, "token id 16002, outside the model's vocabulary of 16002")]
+    public void Bad_texts_are_refused_with_what_is_wrong(int[] text, string message)
+    {
+        using var checkpoint = M3Checkpoint.Open(TestPaths.TinyM3);
+        using var model = M3TrainingModel.Create(checkpoint, new TrainingObjective { Dropout = 0 });
+        var batch = new TrainingBatch([[0, 5, 2]], [[0, 6, 2], text], GroupSize: 2);
+        Assert.Contains(message, Assert.Throws<ArgumentException>(() => model.ComputeGradients(batch, 0)).Message);
+    }
+
     private static (LossParts, Dictionary<string, float[]>) Run(TrainingObjective objective)
     {
         using var checkpoint = M3Checkpoint.Open(TestPaths.TinyM3);
