@@ -9,13 +9,17 @@ public sealed class GradCacheTests
 {
     private static readonly TrainGolden Golden = TrainGolden.Load();
 
+    /// <summary>A sub-batch size beyond the batch: one pass (without one, the engine splits this batch by its token budget).</summary>
+    private const int Whole = 1000;
+
     [Theory]
     [InlineData(1)] // every text alone: no padding at all
+    [InlineData(null)] // the engine's own split by padded tokens
     [InlineData(3)] // sub-batches that mix queries and passages of different lengths
-    public void Sub_batches_give_the_whole_batch_loss_and_gradients(int subBatchSize)
+    public void Sub_batches_give_the_whole_batch_loss_and_gradients(int? subBatchSize)
     {
         var objective = TrainGolden.Objective(Golden.Case("unified_self_distill").GetProperty("config"));
-        var (wholeLoss, whole) = Run(objective);
+        var (wholeLoss, whole) = Run(objective with { SubBatchSize = Whole });
         var (splitLoss, split) = Run(objective with { SubBatchSize = subBatchSize });
 
         Assert.Equal(wholeLoss.Total, splitLoss.Total, 1e-5);
