@@ -32,7 +32,7 @@ internal sealed class M3TrainingModel : IGradientModel
     /// Padded tokens per pass when the objective sets no sub-batch size: the gradient pass' activations grow with padded
     /// tokens × layers, and a full-size model's long batches would not fit in memory as one pass (docs/training.md has the figures).
     /// </summary>
-    internal const int ChunkTokenBudget = 1024;
+    internal const int ChunkTokenBudget = 512;
 
     private M3TrainingModel(M3Config config, TrainingObjective objective, DropoutRates dropout, List<(TrainingGraph.Parameter Spec, float[] Values)> parameters, int threads)
     {
