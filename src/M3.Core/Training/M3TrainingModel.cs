@@ -28,6 +28,12 @@ internal sealed class M3TrainingModel : IGradientModel
     private readonly List<TrainingGraph.Parameter> _specs;
     private InferenceSession? _accumulate;
 
+    /// <summary>
+    /// Padded tokens per pass when the objective sets no sub-batch size: the gradient pass' activations grow with padded
+    /// tokens × layers, and a full-size model's long batches would not fit in memory as one pass (docs/training.md has the figures).
+    /// </summary>
+    internal const int ChunkTokenBudget = 512;
+
     private M3TrainingModel(M3Config config, TrainingObjective objective, DropoutRates dropout, List<(TrainingGraph.Parameter Spec, float[] Values)> parameters, int threads)
     {
         _config = config;
@@ -44,6 +50,9 @@ internal sealed class M3TrainingModel : IGradientModel
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             // Shapes change with every batch: a memory pattern planned for one shape is not reused by the next.
             EnableMemoryPattern = false,
+            // Without the arena a pass' activations are freed when it ends; the arena's power-of-two growth held more
+            // (docs/training.md).
+            EnableCpuMemArena = false,
         };
         if (threads > 0) _options.IntraOpNumThreads = threads;
         _represent = Session(TrainingGraph.Kind.Representations);
@@ -84,6 +93,7 @@ internal sealed class M3TrainingModel : IGradientModel
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var texts = batch.Queries.Concat(batch.Passages).ToList();
+        Validate(texts, batch.QueryCount);
         var chunks = Chunks(texts).ToList();
         var reps = new List<TextRepresentation<float>>(texts.Count);
         foreach (var chunk in chunks)
@@ -112,11 +122,37 @@ internal sealed class M3TrainingModel : IGradientModel
         return loss;
     }
 
+    /// <summary>Every text must be &lt;s&gt; … &lt;/s&gt; (at least two tokens: ColBERT needs a token after &lt;s&gt;) of ids in the vocabulary.</summary>
+    private void Validate(List<int[]> texts, int queries)
+    {
+        for (int i = 0; i < texts.Count; i++)
+        {
+            var what = i < queries ? $"query {i}" : $"passage {i - queries}";
+            if (texts[i].Length < 2)
+                throw new ArgumentException($"{what} of the batch has {texts[i].Length} token(s); a tokenized text is <s> … </s>, at least 2 tokens");
+            foreach (var id in texts[i])
+                if ((uint)id >= (uint)_config.VocabSize)
+                    throw new ArgumentException($"{what} of the batch has token id {id}, outside the model's vocabulary of {_config.VocabSize}; was it tokenized for another model?");
+        }
+    }
+
+    /// <summary>
+    /// The passes' sub-batches, texts in order: SubBatchSize texts each when set; else as many texts as fit in
+    /// <see cref="ChunkTokenBudget"/> padded tokens (at least one), which bounds the gradient pass' activation memory
+    /// (it grows with padded tokens × layers) without changing the gradients.
+    /// </summary>
     private IEnumerable<PaddedChunk> Chunks(List<int[]> texts)
     {
-        int size = _objective.SubBatchSize is { } s and > 0 ? s : texts.Count;
-        for (int i = 0; i < texts.Count; i += size)
-            yield return new PaddedChunk(texts.GetRange(i, Math.Min(size, texts.Count - i)), i, _config.PadTokenId, _config.MaxPositionEmbeddings);
+        for (int start = 0; start < texts.Count;)
+        {
+            int count = 1, longest = texts[start].Length;
+            while (start + count < texts.Count && (_objective.SubBatchSize is { } size
+                       ? count < size
+                       : (count + 1L) * Math.Max(longest, texts[start + count].Length) <= ChunkTokenBudget))
+                longest = Math.Max(longest, texts[start + count++].Length);
+            yield return new PaddedChunk(texts.GetRange(start, count), start, _config.PadTokenId, _config.MaxPositionEmbeddings);
+            start += count;
+        }
     }
 
     private (List<string> Names, List<OrtValue> Values) Inputs(PaddedChunk chunk, int forwardStep)

@@ -37,6 +37,9 @@ internal sealed record TrainingObjective
     /// <summary>Seeds the dropout masks (with the forward step, so a resumed run draws the masks an uninterrupted one would).</summary>
     public int Seed { get; init; }
 
-    /// <summary>Encode at most this many texts per forward/backward pass (GradCache); null runs the batch in one pass.</summary>
+    /// <summary>
+    /// Encode at most this many texts per forward/backward pass (GradCache); null lets the engine split the batch by a
+    /// padded-token budget (one pass for short batches). The gradients are the whole batch's either way.
+    /// </summary>
     public int? SubBatchSize { get; init; }
 }

@@ -9,13 +9,17 @@ public sealed class GradCacheTests
 {
     private static readonly TrainGolden Golden = TrainGolden.Load();
 
+    /// <summary>A sub-batch size beyond the batch: one pass (without one, the engine splits this batch by its token budget).</summary>
+    private const int Whole = 1000;
+
     [Theory]
     [InlineData(1)] // every text alone: no padding at all
+    [InlineData(null)] // the engine's own split by padded tokens
     [InlineData(3)] // sub-batches that mix queries and passages of different lengths
-    public void Sub_batches_give_the_whole_batch_loss_and_gradients(int subBatchSize)
+    public void Sub_batches_give_the_whole_batch_loss_and_gradients(int? subBatchSize)
     {
         var objective = TrainGolden.Objective(Golden.Case("unified_self_distill").GetProperty("config"));
-        var (wholeLoss, whole) = Run(objective);
+        var (wholeLoss, whole) = Run(objective with { SubBatchSize = Whole });
         var (splitLoss, split) = Run(objective with { SubBatchSize = subBatchSize });
 
         Assert.Equal(wholeLoss.Total, splitLoss.Total, 1e-5);
@@ -41,6 +45,17 @@ public sealed class GradCacheTests
         var (_, fresh) = Run(objective);
         foreach (var p in model.Parameters)
             Assert.True(p.Gradient.AsSpan().SequenceEqual(fresh[p.Name]), $"{p.Name} differs from a fresh model's gradient");
+    }
+
+    [Theory]
+    [InlineData(new[] { 0 }, "passage 1 of the batch has 1 token(s)")]
+    [InlineData(new[] { 0, 16002, 2 }, "token id 16002, outside the model's vocabulary of 16002")]
+    public void Bad_texts_are_refused_with_what_is_wrong(int[] text, string message)
+    {
+        using var checkpoint = M3Checkpoint.Open(TestPaths.TinyM3);
+        using var model = M3TrainingModel.Create(checkpoint, new TrainingObjective { Dropout = 0 });
+        var batch = new TrainingBatch([[0, 5, 2]], [[0, 6, 2], text], GroupSize: 2);
+        Assert.Contains(message, Assert.Throws<ArgumentException>(() => model.ComputeGradients(batch, 0)).Message);
     }
 
     private static (LossParts, Dictionary<string, float[]>) Run(TrainingObjective objective)
