@@ -8,12 +8,15 @@ namespace M3.Bench;
 /// <summary>
 /// Index benchmark: ingest and query throughput, index size per document and query latency per mode, on synthetic
 /// documents encoded with the tiny fixture model (so the encoder is cheap and the index is what is measured).
-/// usage: index [--docs 100000] [--queries 200] [--model DIR]
+/// usage: index [--docs 100000] [--queries 200] [--model DIR]; with --synthetic, BGE-M3-sized representations
+/// without an encoder (<see cref="Index.SyntheticIndexBench"/>).
 /// </summary>
 public static class IndexBench
 {
     public static int Run(string[] args)
     {
+        if (args.Contains("--synthetic")) return Index.SyntheticIndexBench.Run(args);
+        if (args.Contains("--colbert-agreement")) return Index.ColbertAgreement.Run(args);
         int docs = Args.Int(args, "--docs", 100_000), queries = Args.Int(args, "--queries", 200);
         var model = Args.String(args, "--model") ?? Path.Combine(Args.RepoRoot(), "tests", "fixtures", "tiny-m3");
         var pool = File.ReadLines(Path.Combine(model, "tokenizer_golden.jsonl"))

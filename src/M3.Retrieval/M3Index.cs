@@ -42,6 +42,9 @@ public sealed class M3Index : IDisposable
 
     public string Directory { get; }
 
+    /// <summary>The store (tests reach its connection to simulate failures).</summary>
+    internal IndexStore Store => _store;
+
     /// <summary>The model the documents were encoded with (folder or hub id), as given when the index was created.</summary>
     public string Model { get; }
 
@@ -191,13 +194,14 @@ public sealed class M3Index : IDisposable
         if (TailLength() > TailLimit) Compact();
     }
 
+    /// <summary>Passages committed after the base segment (deleted ones included: an upper bound, read without a snapshot).</summary>
     private long TailLength()
     {
         var reader = Rent();
         try
         {
             using var tx = reader.BeginRead();
-            return Current(reader, tx).TailSeqs.Length;
+            return reader.LastSeq(tx) - reader.State(tx).Base;
         }
         finally { _readers.Add(reader); }
     }
@@ -241,14 +245,14 @@ public sealed class M3Index : IDisposable
         using (gate)
         {
             var reader = Rent();
+            long watermark;
             try
             {
                 using var tx = reader.BeginRead();
-                var snapshot = Current(reader, tx);
-                tx.Commit();
-                BaseSegment.Build(Directory, _store, _vectors, snapshot.Base);
+                watermark = reader.State(tx).Base;
             }
             finally { _readers.Add(reader); }
+            BaseSegment.Build(Directory, _store, _vectors, OpenSegment(watermark));
         }
     }
 

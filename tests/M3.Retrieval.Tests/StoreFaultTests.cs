@@ -137,6 +137,20 @@ public sealed class StoreFaultTests : IDisposable
     }
 
     [Fact]
+    public void A_full_disk_fails_the_batch_clearly_and_keeps_earlier_ones()
+    {
+        using var ix = M3Index.OpenOrCreate(_dir, "synthetic", Dim);
+        SyntheticIndex.Fill(ix, 10, 1);
+        // SQLite reports a database that may not grow as SQLITE_FULL, as it does a full disk.
+        ix.Store.Execute("PRAGMA max_page_count = " + new FileInfo(Path.Combine(_dir, IndexStore.FileName)).Length / 4096);
+        var e = Assert.Throws<IOException>(() => SyntheticIndex.Fill(ix, 500, 2, "more"));
+        Assert.Contains("disk is full", e.Message);
+        Assert.Contains(IndexStore.FileName, e.Message);
+        Assert.Equal((10, 10), ix.Count());
+        Assert.Equal(10, ix.Search(SyntheticIndex.Embedding(new Random(1), Dim), new SearchOptions { TopK = 20 }).Count);
+    }
+
+    [Fact]
     public void A_locked_database_names_the_lock_and_what_to_do()
     {
         using var ix = M3Index.OpenOrCreate(_dir, "synthetic", Dim);

@@ -49,6 +49,8 @@ public sealed class HostileRequestTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal("\"pairs[0]\" must be an object {\"query\": \"...\", \"passage\": \"...\"}", await Detail("/score", "{\"pairs\": [7]}"));
         Assert.Equal("\"pairs[0].query\" must be a string", await Detail("/score", "{\"pairs\": [{\"passage\": \"p\"}]}"));
         Assert.Equal("\"weights\" must be an array of three numbers (dense, sparse, colbert)", await Detail("/score", "{\"pairs\": [], \"weights\": [1, 2]}"));
+        Assert.Equal("\"pairs[0].query\" is not valid text: it holds invalid UTF-8 or a lone surrogate (\\ud800 to \\udfff without its pair)", await Detail("/score", "{\"pairs\": [{\"query\": \"ab\\ud800\", \"passage\": \"p\"}]}"));
+        Assert.Equal("\"query\" is not valid text: it holds invalid UTF-8 or a lone surrogate (\\ud800 to \\udfff without its pair)", await Detail("/search", "{\"query\": \"\\udfff\"}"));
         Assert.Equal("\"input\" must be a string or an array of strings", await Detail("/v1/embeddings", "{\"input\": 5}"));
         Assert.StartsWith("\"input\" must contain only strings (item 1", await Detail("/v1/embeddings", "{\"input\": [\"a\", 2]}"));
         Assert.Equal("\"input\" is required: a string or an array of strings", await Detail("/v1/embeddings", "{\"model\": \"m\"}"));

@@ -25,7 +25,7 @@ public static class JsonLinesReader
             var bytes = lineNo == 1 && line.AsSpan().StartsWith("\uFEFF"u8) ? line.AsMemory(3) : line.AsMemory();
             if (!Utf8.IsValid(bytes.Span))
                 throw new CliError($"{path}:{lineNo}: invalid UTF-8 at byte {InvalidByteOffset(bytes.Span) + 1} of the line; {Fix}");
-            if (string.IsNullOrWhiteSpace(System.Text.Encoding.UTF8.GetString(bytes.Span))) continue;
+            if (IsBlank(bytes.Span)) continue;
             JsonElement value;
             try
             {
@@ -73,6 +73,13 @@ public static class JsonLinesReader
             line.Write(chunk.Span);
         }
         if (line.WrittenCount > 0) yield return TrimCarriageReturn(line.WrittenSpan);
+    }
+
+    /// <summary>Whitespace only; decoded only when a non-ASCII character could be Unicode whitespace, to spare a copy per line.</summary>
+    private static bool IsBlank(ReadOnlySpan<byte> line)
+    {
+        var first = line.IndexOfAnyExcept(" \t\r\f\v"u8);
+        return first < 0 || line[first] >= 0x80 && string.IsNullOrWhiteSpace(System.Text.Encoding.UTF8.GetString(line));
     }
 
     private static byte[] TrimCarriageReturn(ReadOnlySpan<byte> line) =>

@@ -23,9 +23,11 @@ public sealed class PyTorchZipFile : ITensorFile
     private readonly Dictionary<string, TorchTensorRef> _refs;
     private readonly Dictionary<string, TensorInfo> _tensors;
     private readonly Lock _gate = new(); // ZipArchive is not thread-safe
+    private readonly long _fileLength;
 
-    private PyTorchZipFile(string path, ZipArchive zip, string prefix, Dictionary<string, TorchTensorRef> refs)
+    private PyTorchZipFile(string path, ZipArchive zip, string prefix, Dictionary<string, TorchTensorRef> refs, long fileLength)
     {
+        _fileLength = fileLength;
         FilePath = path;
         _zip = zip;
         _prefix = prefix;
@@ -61,7 +63,7 @@ public sealed class PyTorchZipFile : ITensorFile
         }
         try
         {
-            return Parse(path, zip);
+            return Parse(path, zip, stream.Length);
         }
         catch
         {
@@ -94,7 +96,8 @@ public sealed class PyTorchZipFile : ITensorFile
 
     public void Dispose() => _zip.Dispose();
 
-    private static PyTorchZipFile Parse(string path, ZipArchive zip)
+    /// <param name="fileLength">The archive's real length (the file's, not a symlink's to it, as in the hub cache).</param>
+    private static PyTorchZipFile Parse(string path, ZipArchive zip, long fileLength)
     {
         var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl").ToList();
         if (pickles.Count != 1)
@@ -106,14 +109,14 @@ public sealed class PyTorchZipFile : ITensorFile
         var byteOrder = zip.GetEntry(prefix + "byteorder");
         if (byteOrder != null)
         {
-            var order = System.Text.Encoding.ASCII.GetString(ReadMember(path, byteOrder, limit: 16)).Trim();
+            var order = System.Text.Encoding.ASCII.GetString(ReadMember(path, byteOrder, limit: 16, fileLength)).Trim();
             if (order != "little")
                 throw new CheckpointException(path, null, $"byteorder is '{order}'; only little-endian checkpoints are supported");
         }
 
-        var pickle = ReadMember(path, pickleEntry, MaxPickleBytes);
+        var pickle = ReadMember(path, pickleEntry, MaxPickleBytes, fileLength);
         var refs = RestrictedUnpickler.LoadStateDict(pickle, path, pickleEntry.FullName);
-        var file = new PyTorchZipFile(path, zip, prefix, refs);
+        var file = new PyTorchZipFile(path, zip, prefix, refs, fileLength);
         foreach (var (name, tensor) in refs) file.CheckStorage(name, tensor);
         return file;
     }
@@ -122,9 +125,9 @@ public sealed class PyTorchZipFile : ITensorFile
     /// A whole small member (the pickle, the byte order), read only after its declared size passes <paramref name="limit"/>
     /// and is plausible for the bytes the archive really holds, and refused if it inflates to more or fewer bytes than declared.
     /// </summary>
-    private static byte[] ReadMember(string path, ZipArchiveEntry entry, long limit)
+    private static byte[] ReadMember(string path, ZipArchiveEntry entry, long limit, long fileLength)
     {
-        CheckDeclaredSize(path, null, entry);
+        CheckDeclaredSize(path, null, entry, fileLength);
         if (entry.Length > limit)
             throw new CheckpointException(path, null,
                 $"archive member '{entry.FullName}' declares {entry.Length} bytes, more than the {limit} a state dict's checkpoint can need; " +
@@ -147,11 +150,8 @@ public sealed class PyTorchZipFile : ITensorFile
     }
 
     /// <summary>The zip's sizes are as untrusted as the rest: a member cannot hold more compressed bytes than the file, nor inflate beyond DEFLATE's ratio.</summary>
-    private static void CheckDeclaredSize(string path, string? tensor, ZipArchiveEntry entry)
+    private static void CheckDeclaredSize(string path, string? tensor, ZipArchiveEntry entry, long fileLength)
     {
-        // The Hugging Face cache holds snapshots as symlinks to blobs: the size that bounds the archive is the target's.
-        var file = new FileInfo(path);
-        var fileLength = (file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? file).Length;
         if (entry.CompressedLength > fileLength || entry.Length > Math.Max(entry.CompressedLength, 1) * MaxInflateRatio)
             throw new CheckpointException(path, tensor,
                 $"archive member '{entry.FullName}' declares {entry.Length} bytes from {entry.CompressedLength} compressed bytes in a {fileLength}-byte file, " +
@@ -163,7 +163,7 @@ public sealed class PyTorchZipFile : ITensorFile
     {
         var entry = _zip.GetEntry(_prefix + "data/" + tensor.Storage.Key)
             ?? throw new CheckpointException(FilePath, name, $"storage entry '{_prefix}data/{tensor.Storage.Key}' is missing from the archive");
-        CheckDeclaredSize(FilePath, name, entry);
+        CheckDeclaredSize(FilePath, name, entry, _fileLength);
         var elementSize = TensorDType.ElementSize(tensor.Storage.DType)!.Value;
         if (tensor.Storage.ElementCount < 0 || entry.Length % elementSize != 0 || entry.Length / elementSize != tensor.Storage.ElementCount)
             throw new CheckpointException(FilePath, name,

@@ -4,7 +4,7 @@ using DataType = M3.Core.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace M3.Core.Onnx;
 
-// The extra ONNX operators that backward passes (Autodiff) need, with their shape rules, and in-memory models.
+// More ONNX operators (those backward passes need, GELU), with their shape rules, and in-memory models.
 public sealed partial class GraphBuilder
 {
     /// <summary>A scalar constant of <paramref name="type"/> (float or double), shared between uses: backward graphs are built for either.</summary>
@@ -18,6 +18,10 @@ public sealed partial class GraphBuilder
         _constants[key] = v;
         return v;
     }
+
+    /// <summary>Exact GELU, x·½·(1 + erf(x/√2)), as PyTorch's default; ONNX Runtime fuses this pattern into its Gelu kernel.</summary>
+    public GraphValue Gelu(GraphValue x) =>
+        Mul(Mul(x, Add(Erf(Div(x, Scalar(Math.Sqrt(2), x.Type))), Scalar(1, x.Type))), Scalar(0.5, x.Type));
 
     public GraphValue Exp(GraphValue x) => Node("Exp", [x], x.Type, x.Shape);
     public GraphValue Sqrt(GraphValue x) => Node("Sqrt", [x], x.Type, x.Shape);

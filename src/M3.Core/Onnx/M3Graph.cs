@@ -41,8 +41,9 @@ public static class M3Graph
                       weights.FirstRow("embeddings.token_type_embeddings.weight"));
         x = g.LayerNorm(x, weights.Plain("embeddings.LayerNorm.weight"), weights.Plain("embeddings.LayerNorm.bias"), c.LayerNormEps);
 
+        var layerOps = new LayerOps(g, weights, packing, c);
         for (int layer = 0; layer < c.NumHiddenLayers; layer++)
-            x = Layer(g, weights, M3TensorLayout.LayerPrefix(layer), x, packing, c);
+            x = EncoderLayer.Build(layerOps, layer, x);
 
         x = packing.Unpack(x);
         g.Output(x, Hidden);
@@ -57,29 +58,30 @@ public static class M3Graph
         g.Save(modelPath, new Dictionary<string, string> { ["m3.graph_version"] = Version.ToString() });
     }
 
-    private static GraphValue Layer(GraphBuilder g, WeightReader w, string p, GraphValue x, Packing packing, M3Config c)
+    /// <summary>The encoder layer's operations in the inference graph: packed rows, fused attention, the graph's precision.</summary>
+    private sealed class LayerOps(GraphBuilder g, WeightReader w, Packing packing, M3Config c) : IEncoderLayerOps<GraphValue>
     {
-        var qkv = w.Linear(x, p + "attention.self.query", p + "attention.self.key", p + "attention.self.value");
-        var context = packing.Attention(qkv, c.NumAttentionHeads);
+        public GraphValue SelfAttention(GraphValue x, int layer)
+        {
+            var p = M3TensorLayout.LayerPrefix(layer);
+            return packing.Attention(w.Linear(x, p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"), c.NumAttentionHeads);
+        }
 
-        var attention = w.Linear(context, p + "attention.output.dense");
-        x = g.LayerNorm(Residual(g, attention, x), w.Plain(p + "attention.output.LayerNorm.weight"), w.Plain(p + "attention.output.LayerNorm.bias"), c.LayerNormEps);
+        public GraphValue Linear(GraphValue x, string name) => w.Linear(x, name);
 
-        var inner = Gelu(g, w.Linear(x, p + "intermediate.dense"));
-        var output = w.Linear(inner, p + "output.dense");
-        return g.LayerNorm(Residual(g, output, x), w.Plain(p + "output.LayerNorm.weight"), w.Plain(p + "output.LayerNorm.bias"), c.LayerNormEps);
+        public GraphValue Dropout(GraphValue x, string site) => x;
+
+        /// <summary>
+        /// Written as Sum rather than Add: ONNX Runtime 1.31 fuses Add + LayerNormalization into SkipLayerNormalization, whose CPU
+        /// kernel profiled 7× slower than the two ops it replaces (82 ms against 12 ms per batch of 16×20 tokens at full size);
+        /// its fusion matches Add only.
+        /// </summary>
+        public GraphValue Residual(GraphValue sublayer, GraphValue x) => g.Sum(sublayer, x);
+
+        public GraphValue Norm(GraphValue x, string name) => g.LayerNorm(x, w.Plain(name + ".weight"), w.Plain(name + ".bias"), c.LayerNormEps);
+
+        public GraphValue Gelu(GraphValue x) => g.Gelu(x);
     }
-
-    /// <summary>
-    /// The residual sum before each LayerNorm, written as Sum rather than Add: ONNX Runtime 1.31 fuses Add + LayerNormalization
-    /// into SkipLayerNormalization, whose CPU kernel profiled 7× slower than the two ops it replaces (82 ms against 12 ms per
-    /// batch of 16×20 tokens at full size); its fusion matches Add only.
-    /// </summary>
-    private static GraphValue Residual(GraphBuilder g, GraphValue sublayer, GraphValue x) => g.Sum(sublayer, x);
-
-    /// <summary>Exact GELU, x·½·(1 + erf(x/√2)), as PyTorch's default; ONNX Runtime fuses this pattern into its Gelu kernel.</summary>
-    private static GraphValue Gelu(GraphBuilder g, GraphValue x) =>
-        g.Mul(g.Mul(x, g.Add(g.Erf(g.Div(x, g.Scalar(MathF.Sqrt(2f)))), g.Scalar(1f))), g.Scalar(0.5f));
 
     // The heads' tensors are named "weight"/"bias" in their own files; the graph names them after the head.
     private static GraphValue Plain(GraphBuilder g, string name, CheckpointTensor t) => g.Initializer(name, t.Data, t.Shape);

@@ -17,33 +17,41 @@ internal sealed class M3TrainingModel : IGradientModel
 {
     private readonly M3Config _config;
     private readonly TrainingObjective _objective;
+    private readonly DropoutRates _dropout;
+    private readonly IReadOnlyList<TrainingGraph.DropoutSite> _dropoutSites;
     private readonly InferenceSession _represent, _gradients;
     private readonly string[] _parameterNames;
     private readonly OrtValue[] _parameterValues;
     private readonly TrainableTensor[] _trained;
     private readonly OrtValue[] _gradientValues;
-    private float[][]? _scratch;
-    private OrtValue?[]? _scratchValues;
+    private readonly SessionOptions _options;
+    private readonly List<TrainingGraph.Parameter> _specs;
+    private InferenceSession? _accumulate;
 
-    private M3TrainingModel(M3Config config, TrainingObjective objective, List<(TrainingGraph.Parameter Spec, float[] Values)> parameters, int threads)
+    private M3TrainingModel(M3Config config, TrainingObjective objective, DropoutRates dropout, List<(TrainingGraph.Parameter Spec, float[] Values)> parameters, int threads)
     {
         _config = config;
         _objective = objective;
+        _dropout = dropout;
+        _dropoutSites = TrainingGraph.DropoutSites(config, dropout);
         _parameterNames = [.. parameters.Select(p => p.Spec.Name)];
         _parameterValues = [.. parameters.Select(p => OrtValue.CreateTensorValueFromMemory(p.Values, [.. p.Spec.Shape.Select(d => (long)d)]))];
         _trained = [.. parameters.Where(p => p.Spec.Trained).Select(p => new TrainableTensor(p.Spec.Name, p.Spec.Shape, p.Values))];
         _gradientValues = [.. _trained.Select(t => OrtValue.CreateTensorValueFromMemory(t.Gradient, [.. t.Shape.Select(d => (long)d)]))];
-        var specs = parameters.Select(p => p.Spec).ToList();
-        using var options = new SessionOptions
+        _specs = parameters.Select(p => p.Spec).ToList();
+        _options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             // Shapes change with every batch: a memory pattern planned for one shape is not reused by the next.
             EnableMemoryPattern = false,
         };
-        if (threads > 0) options.IntraOpNumThreads = threads;
-        _represent = new InferenceSession(TrainingGraph.Build(config, objective.Unified, specs, gradients: false), options);
-        _gradients = new InferenceSession(TrainingGraph.Build(config, objective.Unified, specs, gradients: true), options);
+        if (threads > 0) _options.IntraOpNumThreads = threads;
+        _represent = Session(TrainingGraph.Kind.Representations);
+        _gradients = Session(TrainingGraph.Kind.Gradients);
     }
+
+    private InferenceSession Session(TrainingGraph.Kind kind) =>
+        new(TrainingGraph.Build(_config, _objective.Unified, _specs, _dropout, kind), _options);
 
     /// <summary>
     /// Loads every tensor the objective uses from <paramref name="checkpoint"/>: the encoder's (pooler excluded: its output
@@ -53,8 +61,7 @@ internal sealed class M3TrainingModel : IGradientModel
     {
         if (objective.FixEncoder && !objective.Unified)
             throw new ArgumentException("fix-encoder trains the heads only, but dense-only (not unified) training has no heads: nothing would be trained");
-        if (objective.Dropout is > 0 || objective.Dropout == null)
-            throw new NotSupportedException("dropout is not implemented by the training engine yet; pass --dropout 0");
+        var dropout = DropoutRates.For(objective, checkpoint.Directory);
         var parameters = new List<(TrainingGraph.Parameter, float[])>();
         foreach (var spec in checkpoint.EncoderTensors)
             parameters.Add((new(spec.Name, spec.Shape, !objective.FixEncoder), checkpoint.ReadEncoderTensor(spec.Name).Data));
@@ -65,24 +72,30 @@ internal sealed class M3TrainingModel : IGradientModel
                          (TrainingGraph.SparseWeight, checkpoint.SparseLinear.Weight), (TrainingGraph.SparseBias, checkpoint.SparseLinear.Bias),
                      })
                 parameters.Add((new(name, t.Shape, true), (float[])t.Data.Clone()));
-        return new M3TrainingModel(checkpoint.Config, objective, parameters, threads);
+        return new M3TrainingModel(checkpoint.Config, objective, dropout, parameters, threads);
     }
 
     public IReadOnlyList<TrainableTensor> Parameters => _trained;
 
+    /// <summary>Where the last <see cref="ComputeGradients"/> spent its time, for benchmarks.</summary>
+    public EngineTimings LastTimings { get; private set; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+
     public LossParts ComputeGradients(TrainingBatch batch, int forwardStep, CancellationToken cancellationToken = default)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var texts = batch.Queries.Concat(batch.Passages).ToList();
         var chunks = Chunks(texts).ToList();
         var reps = new List<TextRepresentation<float>>(texts.Count);
         foreach (var chunk in chunks)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            reps.AddRange(Represent(chunk));
+            reps.AddRange(Represent(chunk, forwardStep));
         }
+        var represent = clock.Elapsed;
         int q = batch.QueryCount;
         var (loss, qGrads, pGrads) = M3Loss.Compute(batch, [.. reps.Take(q)], [.. reps.Skip(q)], _config.HiddenSize, _objective, forwardStep);
         var grads = qGrads.Concat(pGrads).ToArray();
+        var lossTime = clock.Elapsed - represent;
 
         var rowTables = _trained.Where(t => TrainingGraph.IsRowTable(t.Name)).ToArray();
         foreach (var t in rowTables) ClearRows(t);
@@ -91,10 +104,11 @@ internal sealed class M3TrainingModel : IGradientModel
         for (int c = 0; c < chunks.Count; c++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Backward(chunks[c], grads.AsSpan(start, chunks[c].Count), accumulate: c > 0, touched);
+            Backward(chunks[c], forwardStep, grads.AsSpan(start, chunks[c].Count), accumulate: c > 0, touched);
             start += chunks[c].Count;
         }
         foreach (var t in rowTables) t.GradientRows = [.. touched[t.Name].Order()];
+        LastTimings = new EngineTimings(represent, lossTime, clock.Elapsed - represent - lossTime);
         return loss;
     }
 
@@ -102,10 +116,10 @@ internal sealed class M3TrainingModel : IGradientModel
     {
         int size = _objective.SubBatchSize is { } s and > 0 ? s : texts.Count;
         for (int i = 0; i < texts.Count; i += size)
-            yield return new PaddedChunk(texts.GetRange(i, Math.Min(size, texts.Count - i)), _config.PadTokenId, _config.MaxPositionEmbeddings);
+            yield return new PaddedChunk(texts.GetRange(i, Math.Min(size, texts.Count - i)), i, _config.PadTokenId, _config.MaxPositionEmbeddings);
     }
 
-    private (List<string> Names, List<OrtValue> Values) Inputs(PaddedChunk chunk)
+    private (List<string> Names, List<OrtValue> Values) Inputs(PaddedChunk chunk, int forwardStep)
     {
         long[] shape = [chunk.Count, chunk.Seq];
         var names = new List<string>(_parameterNames) { TrainingGraph.InputIds, TrainingGraph.PositionIds, TrainingGraph.AttentionBias };
@@ -115,12 +129,21 @@ internal sealed class M3TrainingModel : IGradientModel
             OrtValue.CreateTensorValueFromMemory(chunk.Positions, shape),
             OrtValue.CreateTensorValueFromMemory(chunk.Bias, [chunk.Count, 1, 1, chunk.Seq]),
         };
+        int n = chunk.Count, seq = chunk.Seq, h = _config.HiddenSize, heads = _config.NumAttentionHeads;
+        foreach (var site in _dropoutSites)
+        {
+            var key = DropoutMasks.SiteKey(_objective.Seed, forwardStep, site.Index);
+            names.Add(site.Name);
+            values.Add(site.IsAttention
+                ? OrtValue.CreateTensorValueFromMemory(DropoutMasks.Attention(key, chunk.First, n, heads, seq, _dropout.Attention), [n, heads, seq, seq])
+                : OrtValue.CreateTensorValueFromMemory(DropoutMasks.Hidden(key, chunk.First, n, seq, h, _dropout.Hidden), [n * seq, h]));
+        }
         return (names, values);
     }
 
-    private List<TextRepresentation<float>> Represent(PaddedChunk chunk)
+    private List<TextRepresentation<float>> Represent(PaddedChunk chunk, int forwardStep)
     {
-        var (names, values) = Inputs(chunk);
+        var (names, values) = Inputs(chunk, forwardStep);
         var outputNames = _objective.Unified ? new[] { TrainingGraph.Dense, TrainingGraph.Sparse, TrainingGraph.Colbert } : [TrainingGraph.Dense];
         try
         {
@@ -148,9 +171,9 @@ internal sealed class M3TrainingModel : IGradientModel
         }
     }
 
-    private void Backward(PaddedChunk chunk, ReadOnlySpan<TextRepresentation<double>> grads, bool accumulate, Dictionary<string, HashSet<int>> touched)
+    private void Backward(PaddedChunk chunk, int forwardStep, ReadOnlySpan<TextRepresentation<double>> grads, bool accumulate, Dictionary<string, HashSet<int>> touched)
     {
-        var (names, values) = Inputs(chunk);
+        var (names, values) = Inputs(chunk, forwardStep);
         int h = _config.HiddenSize, seq = chunk.Seq, n = chunk.Count;
         var dDense = new float[n * h];
         var dSparse = _objective.Unified ? new float[n * seq] : [];
@@ -175,7 +198,6 @@ internal sealed class M3TrainingModel : IGradientModel
         var outputNames = new List<string>();
         var outputValues = new List<OrtValue>();
         var rowBuffers = new Dictionary<string, float[]>();
-        OrtValue?[] denseTargets = accumulate ? ScratchValues() : _gradientValues;
         for (int i = 0; i < _trained.Length; i++)
         {
             var t = _trained[i];
@@ -188,27 +210,26 @@ internal sealed class M3TrainingModel : IGradientModel
             else
             {
                 outputNames.Add(TrainingGraph.GradPrefix + t.Name);
-                outputValues.Add(denseTargets[i]!);
+                outputValues.Add(_gradientValues[i]);
+                if (!accumulate) continue;
+                names.Add(TrainingGraph.AccumulatorPrefix + t.Name);
+                values.Add(_gradientValues[i]);
             }
         }
         try
         {
             using var runOptions = new RunOptions();
-            _gradients.Run(runOptions, names, values, outputNames, outputValues);
+            (accumulate ? _accumulate ??= Session(TrainingGraph.Kind.AccumulatedGradients) : _gradients).Run(runOptions, names, values, outputNames, outputValues);
         }
         finally
         {
-            foreach (var v in values.Skip(_parameterValues.Length)) v.Dispose();
+            foreach (var v in values.Skip(_parameterValues.Length).Except(_gradientValues)) v.Dispose();
             foreach (var (name, v) in outputNames.Zip(outputValues))
                 if (name.StartsWith(TrainingGraph.RowsPrefix, StringComparison.Ordinal)) v.Dispose();
         }
 
-        for (int i = 0; i < _trained.Length; i++)
-        {
-            var t = _trained[i];
+        foreach (var t in _trained)
             if (rowBuffers.TryGetValue(t.Name, out var rows)) ScatterRows(t, chunk, rows, touched[t.Name]);
-            else if (accumulate) TensorPrimitives.Add(t.Gradient, _scratch![i], t.Gradient);
-        }
     }
 
     /// <summary>Adds the gathered rows' gradients of real tokens into the table rows they were gathered from.</summary>
@@ -236,16 +257,6 @@ internal sealed class M3TrainingModel : IGradientModel
         foreach (var row in table.GradientRows) Array.Clear(table.Gradient, row * width, width);
     }
 
-    /// <summary>Buffers for the sub-batches after the first, whose gradients are added to the first's (same layout as the gradients).</summary>
-    private OrtValue?[] ScratchValues()
-    {
-        if (_scratchValues != null) return _scratchValues;
-        _scratch = [.. _trained.Select(t => TrainingGraph.IsRowTable(t.Name) ? [] : new float[t.Gradient.Length])];
-        _scratchValues = [.. _trained.Select((t, i) => TrainingGraph.IsRowTable(t.Name) ? null
-            : OrtValue.CreateTensorValueFromMemory(_scratch[i], [.. t.Shape.Select(d => (long)d)]))];
-        return _scratchValues;
-    }
-
     private static void Narrow(ReadOnlySpan<double> source, Span<float> destination)
     {
         for (int i = 0; i < source.Length; i++) destination[i] = (float)source[i];
@@ -255,8 +266,9 @@ internal sealed class M3TrainingModel : IGradientModel
     {
         _represent.Dispose();
         _gradients.Dispose();
+        _accumulate?.Dispose();
+        _options.Dispose();
         foreach (var v in _parameterValues) v.Dispose();
         foreach (var v in _gradientValues) v.Dispose();
-        if (_scratchValues != null) foreach (var v in _scratchValues) v?.Dispose();
     }
 }

@@ -6,9 +6,11 @@ namespace M3.Core.Training;
 /// </summary>
 internal sealed class PaddedChunk
 {
-    public PaddedChunk(IReadOnlyList<int[]> texts, int padId, int maxPositions)
+    /// <param name="first">The index of the chunk's first text in its batch.</param>
+    public PaddedChunk(IReadOnlyList<int[]> texts, int first, int padId, int maxPositions)
     {
         Texts = texts;
+        First = first;
         Seq = texts.Max(t => t.Length);
         if (padId + Seq >= maxPositions)
             throw new ArgumentException($"a text of {Seq} tokens needs position {padId + Seq}, but the model has {maxPositions} positions; truncate texts to at most {maxPositions - padId - 1} tokens");
@@ -27,6 +29,7 @@ internal sealed class PaddedChunk
     }
 
     public IReadOnlyList<int[]> Texts { get; }
+    public int First { get; }
     public int Count => Texts.Count;
     public int Seq { get; }
     public long[] Ids { get; }

@@ -19,7 +19,7 @@ internal static class TrainingGraph
 {
     public const string InputIds = "input_ids", PositionIds = "position_ids", AttentionBias = "attention_bias";
     public const string Dense = "dense", Sparse = "sparse", Colbert = "colbert";
-    public const string GradPrefix = "grad:", RowsPrefix = "rows:", UpstreamPrefix = "d_";
+    public const string GradPrefix = "grad:", RowsPrefix = "rows:", UpstreamPrefix = "d_", AccumulatorPrefix = "acc:";
     public const string WordEmbeddings = "embeddings.word_embeddings.weight", PositionEmbeddings = "embeddings.position_embeddings.weight";
     public const string ColbertWeight = "colbert_linear.weight", ColbertBias = "colbert_linear.bias";
     public const string SparseWeight = "sparse_linear.weight", SparseBias = "sparse_linear.bias";
@@ -28,11 +28,36 @@ internal static class TrainingGraph
     /// <summary>A graph input that holds a parameter; <paramref name="Trained"/> ones get gradients in the gradient graph.</summary>
     public sealed record Parameter(string Name, int[] Shape, bool Trained);
 
+    /// <summary>A dropout mask input: hidden states [n·seq, H] or attention probabilities [n, heads, seq, seq]; <paramref name="Index"/> keys its random draws.</summary>
+    public sealed record DropoutSite(string Name, bool IsAttention, int Index);
+
+    /// <summary>The dropout sites of the encoder, as XLM-R's: after the embeddings' LayerNorm, on attention probabilities, and on each sublayer's output before its residual.</summary>
+    public static IReadOnlyList<DropoutSite> DropoutSites(M3Config config, DropoutRates rates)
+    {
+        var names = new List<(string, bool)>();
+        if (rates.Hidden > 0) names.Add(("dropout:embeddings", false));
+        for (int layer = 0; layer < config.NumHiddenLayers; layer++)
+        {
+            if (rates.Attention > 0) names.Add(($"dropout:{layer}.attention", true));
+            if (rates.Hidden > 0) names.AddRange([($"dropout:{layer}.attention_output", false), ($"dropout:{layer}.output", false)]);
+        }
+        return [.. names.Select((n, i) => new DropoutSite(n.Item1, n.Item2, i))];
+    }
+
     /// <summary>Is <paramref name="name"/> an embedding table whose gradient comes as gathered rows?</summary>
     public static bool IsRowTable(string name) => name is WordEmbeddings or PositionEmbeddings;
 
-    public static byte[] Build(M3Config config, bool unified, IReadOnlyList<Parameter> parameters, bool gradients)
+    /// <summary>Which graph: the representations, the gradients, or the gradients added to accumulators.</summary>
+    public enum Kind { Representations, Gradients, AccumulatedGradients }
+
+    /// <summary>
+    /// Builds one of the graphs. <see cref="Kind.AccumulatedGradients"/> takes every dense gradient's running sum as input
+    /// <c>acc:NAME</c> and outputs the sum plus this sub-batch's gradient: the caller binds both to the same buffer
+    /// (an elementwise Add reads each element before writing it), so sub-batches accumulate without a second gradient-sized buffer.
+    /// </summary>
+    public static byte[] Build(M3Config config, bool unified, IReadOnlyList<Parameter> parameters, DropoutRates dropout, Kind kind)
     {
+        bool gradients = kind != Kind.Representations;
         var g = new GraphBuilder();
         var tape = new Tape(g);
         var p = parameters.ToDictionary(x => x.Name, x =>
@@ -44,10 +69,10 @@ internal static class TrainingGraph
         var positions = g.Input(PositionIds, DataType.Int64, "batch", "seq");
         var bias = Tape.Constant(g.Input(AttentionBias, DataType.Float, "batch", 1, 1, "seq"));
 
-        var encoder = new Encoder(tape, config, p, g.Shape(ids));
+        var encoder = new Encoder(tape, config, p, g.Shape(ids), bias, dropout);
         var (hidden, gathered) = encoder.Embed(ids, positions);
         for (int layer = 0; layer < config.NumHiddenLayers; layer++)
-            hidden = encoder.Layer(M3TensorLayout.LayerPrefix(layer), hidden, bias);
+            hidden = EncoderLayer.Build(encoder, layer, hidden);
 
         var outputs = new List<(string Name, Var Value, Dim[] Shape)>
         {
@@ -71,14 +96,17 @@ internal static class TrainingGraph
         {
             var gradient = IsRowTable(x.Name) ? tape.GradientOf(gathered[x.Name]) : tape.GradientOf(p[x.Name]);
             if (gradient == null) throw new InvalidOperationException($"training graph: no gradient reaches {x.Name}");
+            if (kind == Kind.AccumulatedGradients && !IsRowTable(x.Name))
+                gradient = g.Add(g.Input(AccumulatorPrefix + x.Name, DataType.Float, [.. x.Shape.Select(d => (Dim)d)]), gradient);
             g.Output(gradient, (IsRowTable(x.Name) ? RowsPrefix : GradPrefix) + x.Name);
         }
         return g.ToModelBytes();
     }
 
-    /// <summary>XLM-RoBERTa on token rows [n·seq, H] (post-LayerNorm BERT layers, exact GELU), as M3Graph computes it.</summary>
-    private sealed class Encoder(Tape tape, M3Config c, Dictionary<string, Var> p, GraphValue batchSeq)
+    /// <summary>The encoder on token rows [n·seq, H]: embeddings, and the layer operations whose wiring <see cref="EncoderLayer"/> shares with M3Graph.</summary>
+    private sealed class Encoder(Tape tape, M3Config c, Dictionary<string, Var> p, GraphValue batchSeq, Var bias, DropoutRates dropout) : IEncoderLayerOps<Var>
     {
+        private readonly HashSet<string> _sites = [.. DropoutSites(c, dropout).Select(s => s.Name)];
         private readonly GraphBuilder _g = tape.Graph;
         private readonly GraphValue _heads = tape.Graph.Concat(0, batchSeq, tape.Graph.Int64s(c.NumAttentionHeads, c.HeadSize));
         private readonly GraphValue _paddedShape = tape.Graph.Concat(0, batchSeq, tape.Graph.Int64s(c.HiddenSize));
@@ -90,29 +118,42 @@ internal static class TrainingGraph
             var words = tape.GatherRows(p[WordEmbeddings], _g.Reshape(ids, flat, "batch*seq"));
             var places = tape.GatherRows(p[PositionEmbeddings], _g.Reshape(positions, flat, "batch*seq"));
             var x = tape.Add(tape.Add(words, places), tape.Slice(p["embeddings.token_type_embeddings.weight"], 0, 0, 1));
-            x = tape.LayerNorm(x, p["embeddings.LayerNorm.weight"], p["embeddings.LayerNorm.bias"], c.LayerNormEps);
+            x = Dropout(tape.LayerNorm(x, p["embeddings.LayerNorm.weight"], p["embeddings.LayerNorm.bias"], c.LayerNormEps), "dropout:embeddings");
             return (x, new() { [WordEmbeddings] = words, [PositionEmbeddings] = places });
         }
 
-        public Var Layer(string prefix, Var x, Var bias)
+        public Var SelfAttention(Var x, int layer)
         {
+            var prefix = M3TensorLayout.LayerPrefix(layer);
             var q = Heads(Linear(x, prefix + "attention.self.query"), [0, 2, 1, 3]);
             var k = Heads(Linear(x, prefix + "attention.self.key"), [0, 2, 3, 1]);
             var v = Heads(Linear(x, prefix + "attention.self.value"), [0, 2, 1, 3]);
             var scores = tape.Add(tape.MatMul(tape.Scale(q, 1 / Math.Sqrt(c.HeadSize)), k), bias);
-            var context = tape.MatMul(tape.Softmax(scores), v);
-            var rows = tape.Reshape(tape.Transpose(context, 0, 2, 1, 3), _rowsShape, "batch*seq", c.HiddenSize);
-            x = Norm(tape.Sum(Linear(rows, prefix + "attention.output.dense"), x), prefix + "attention.output.LayerNorm");
-            var inner = tape.Gelu(Linear(x, prefix + "intermediate.dense"));
-            return Norm(tape.Sum(Linear(inner, prefix + "output.dense"), x), prefix + "output.LayerNorm");
+            var context = tape.MatMul(Dropout(tape.Softmax(scores), $"dropout:{layer}.attention"), v);
+            return tape.Reshape(tape.Transpose(context, 0, 2, 1, 3), _rowsShape, "batch*seq", c.HiddenSize);
         }
+
+        /// <summary>Sum, as the inference graph's residual (see M3Graph).</summary>
+        public Var Residual(Var sublayer, Var x) => tape.Sum(sublayer, x);
+
+        public Var Gelu(Var x) => tape.Gelu(x);
 
         /// <summary>Token rows [n·seq, w] as [n, seq, w].</summary>
         public Var Padded(Var rows) => tape.Reshape(rows, _paddedShape, "batch", "seq", rows.Shape[1]);
 
-        private Var Linear(Var x, string name) => tape.Linear(x, p[name + ".weight"], p[name + ".bias"]);
+        /// <summary>x ⊙ keep / (1 − p) with the keep-mask a bool input, when the site is active.</summary>
+        public Var Dropout(Var x, string site)
+        {
+            if (!_sites.Contains(site)) return x;
+            bool attention = x.Shape.Length == 4;
+            var mask = _g.Input(site, DataType.Bool, attention ? ["batch", c.NumAttentionHeads, "seq", "seq"] : ["batch*seq", c.HiddenSize]);
+            float p = attention ? dropout.Attention : dropout.Hidden;
+            return tape.Dropout(x, mask, 1 / (1 - p));
+        }
 
-        private Var Norm(Var x, string name) => tape.LayerNorm(x, p[name + ".weight"], p[name + ".bias"], c.LayerNormEps);
+        public Var Linear(Var x, string name) => tape.Linear(x, p[name + ".weight"], p[name + ".bias"]);
+
+        public Var Norm(Var x, string name) => tape.LayerNorm(x, p[name + ".weight"], p[name + ".bias"], c.LayerNormEps);
 
         /// <summary>Rows [n·seq, H] split into heads and permuted: [n, heads, seq, d] for Q and V, [n, heads, d, seq] for Kᵀ.</summary>
         private Var Heads(Var rows, long[] perm) =>

@@ -34,6 +34,9 @@ internal sealed record TrainingObjective
     /// <summary>Hidden and attention-probability dropout; null keeps the checkpoint config's values.</summary>
     public float? Dropout { get; init; }
 
+    /// <summary>Seeds the dropout masks (with the forward step, so a resumed run draws the masks an uninterrupted one would).</summary>
+    public int Seed { get; init; }
+
     /// <summary>Encode at most this many texts per forward/backward pass (GradCache); null runs the batch in one pass.</summary>
     public int? SubBatchSize { get; init; }
 }

@@ -9,8 +9,9 @@ namespace M3.Retrieval.Search;
 /// </summary>
 internal sealed class DenseAnn : IDisposable
 {
-    // HNSW parameters: connectivity 16 and expansion 128 on insertion, 64 at search (raised to the number of results asked).
-    private const ulong Connectivity = 16, ExpansionAdd = 128, ExpansionSearch = 64;
+    // HNSW parameters: connectivity 16, expansion 64 on insertion (building is single-threaded in the .NET binding, so it
+    // is kept at FAISS-like cost) and 64 at search (USearch raises it to the number of results asked: 100 candidates).
+    private const ulong Connectivity = 16, ExpansionAdd = 64, ExpansionSearch = 64;
     private readonly USearchIndex _index;
 
     private DenseAnn(USearchIndex index) => _index = index;

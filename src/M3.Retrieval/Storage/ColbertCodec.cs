@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using M3.Core.Representations;
 
@@ -61,12 +62,11 @@ internal static class ColbertCodec
                     MemoryMarshal.Cast<byte, float>(source).CopyTo(target);
                     break;
                 case ColbertPrecision.Float16:
-                    var halves = MemoryMarshal.Cast<byte, Half>(source);
-                    for (int i = 0; i < dimension; i++) target[i] = (float)halves[i];
+                    TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(source), target);
                     break;
                 case ColbertPrecision.Int8:
-                    float scale = BinaryPrimitives.ReadSingleLittleEndian(source);
-                    for (int i = 0; i < dimension; i++) target[i] = (sbyte)source[4 + i] * scale;
+                    TensorPrimitives.ConvertChecked<sbyte, float>(MemoryMarshal.Cast<byte, sbyte>(source[4..]), target);
+                    TensorPrimitives.Multiply(target, BinaryPrimitives.ReadSingleLittleEndian(source), target);
                     break;
             }
         }

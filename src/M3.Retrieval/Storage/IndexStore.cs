@@ -273,6 +273,13 @@ internal sealed class IndexStore : IDisposable
     public (long Generation, long Base, bool MultiPassage) State(SqliteTransaction tx) =>
         Guard(() => (ManifestLong("generation", tx), ManifestLong("base", tx), ManifestLong("multi_passage", tx) != 0));
 
+    /// <summary>The highest seq ever given to a passage (deleted or not).</summary>
+    public long LastSeq(SqliteTransaction tx) => Guard(() =>
+    {
+        using var cmd = Command("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'passages'), 0)", tx);
+        return (long)cmd.ExecuteScalar()!;
+    });
+
     /// <summary>Passages with seq above <paramref name="afterSeq"/>, ascending: (seq, document id, sparse weights).</summary>
     public IEnumerable<(long Seq, string DocId, SparseVector Sparse)> PassagesAfter(long afterSeq, SqliteTransaction tx)
     {
@@ -330,7 +337,7 @@ internal sealed class IndexStore : IDisposable
     private T Guard<T>(Func<T> body) => IndexStoreErrors.Guard(Path, body);
     private void Guard(Action body) => IndexStoreErrors.Guard(Path, body);
 
-    private void Execute(string sql)
+    internal void Execute(string sql)
     {
         using var cmd = Command(sql);
         cmd.ExecuteNonQuery();

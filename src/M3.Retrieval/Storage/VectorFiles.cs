@@ -52,15 +52,30 @@ internal sealed class VectorFiles : IDisposable
         return bytes;
     }
 
-    public void WriteDense(long seq, ReadOnlySpan<float> row) => RandomAccess.Write(_dense, MemoryMarshal.AsBytes(row), DenseOffset(seq, Dimension));
+    public void WriteDense(long seq, ReadOnlySpan<float> row)
+    {
+        try { RandomAccess.Write(_dense, MemoryMarshal.AsBytes(row), DenseOffset(seq, Dimension)); }
+        catch (IOException e) { throw WriteFailed(DensePath, e); }
+    }
 
-    public void WriteColbert(long offset, ReadOnlySpan<byte> bytes) => RandomAccess.Write(_colbert, bytes, offset);
+    public void WriteColbert(long offset, ReadOnlySpan<byte> bytes)
+    {
+        try { RandomAccess.Write(_colbert, bytes, offset); }
+        catch (IOException e) { throw WriteFailed(ColbertPath, e); }
+    }
 
     public void Flush()
     {
-        RandomAccess.FlushToDisk(_dense);
-        RandomAccess.FlushToDisk(_colbert);
+        try
+        {
+            RandomAccess.FlushToDisk(_dense);
+            RandomAccess.FlushToDisk(_colbert);
+        }
+        catch (IOException e) { throw WriteFailed(DensePath, e); }
     }
+
+    private static IOException WriteFailed(string path, IOException e) =>
+        new($"{path}: cannot write vectors ({e.Message}); the batch in flight was not committed (the index holds every earlier batch): free disk space and run the command again", e);
 
     public void Dispose()
     {

@@ -29,7 +29,7 @@ internal sealed class TextsConverter : JsonConverter<IReadOnlyList<string>>
         JsonSerializer.Serialize(writer, value, ServerJsonContext.Default.IReadOnlyListString);
 }
 
-/// <summary>Strings that are valid Unicode: a lone surrogate (<c>"\ud800"</c>) or invalid UTF-8 is the client's error, not text.</summary>
+/// <summary>Strings that are valid Unicode: a lone surrogate (<c>"\ud800"</c>) or invalid UTF-8 is the client's error (400), not a 500.</summary>
 internal sealed class StrictStringConverter : JsonConverter<string>
 {
     public override string Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
@@ -43,29 +43,16 @@ internal sealed class StrictStringConverter : JsonConverter<string>
     /// <param name="item">The array index, named in the message, when the string is an array's item.</param>
     public static string ReadText(ref Utf8JsonReader reader, int? item = null)
     {
-        string where = item is { } i ? $"item {i} " : "";
-        string text;
         try
         {
-            text = reader.GetString()!;
+            // Throws for invalid UTF-8 and for an escaped surrogate without its pair: neither is text the model can take.
+            return reader.GetString()!;
         }
         catch (InvalidOperationException)
         {
-            throw new RequestFieldException($"{where}is not valid text: it holds invalid UTF-8 or an escaped lone surrogate");
+            string where = item is { } i ? $"item {i} " : "";
+            throw new RequestFieldException($"{where}is not valid text: it holds invalid UTF-8 or a lone surrogate (\\ud800 to \\udfff without its pair)");
         }
-        if (FirstLoneSurrogate(text) is { } at)
-            throw new RequestFieldException($"{where}is not valid text: a lone surrogate at character {at}");
-        return text;
-    }
-
-    private static int? FirstLoneSurrogate(string text)
-    {
-        for (int i = 0; i < text.Length; i++)
-        {
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
-            else if (char.IsSurrogate(text[i])) return i;
-        }
-        return null;
     }
 }
 

@@ -142,6 +142,27 @@ public sealed class HostileCheckpointTests : IDisposable
         Assert.Contains(expected, e.Message);
     }
 
+    [Fact]
+    public void Folder_of_symlinks_as_in_the_hub_cache_is_measured_by_the_files_they_point_to()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var links = M3.Tests.TestPaths.NewTempDir("m3links");
+        try
+        {
+            foreach (var file in Directory.GetFiles(_folder.Directory))
+                File.CreateSymbolicLink(Path.Combine(links, Path.GetFileName(file)), file);
+            File.Delete(Path.Combine(links, M3Checkpoint.SafetensorsFileName)); // the pickle weights, zip checks included
+
+            using var checkpoint = M3Checkpoint.Open(links);
+
+            Assert.Equal(M3Config.Load(_folder.Directory).HiddenSize, checkpoint.ColbertLinear.Weight.Shape[0]);
+        }
+        finally
+        {
+            Directory.Delete(links, recursive: true);
+        }
+    }
+
     private string WriteStateDict(int numel, float[] values)
     {
         var pickle = new PickleBytes().Op(0x80, 2).Op('}').Str("w").Tensor("0", numel, 0, [numel], [1]).Op('s').Op('.').ToArray();

@@ -39,4 +39,15 @@ internal sealed partial class Tape
 
     /// <summary>x times a constant scalar.</summary>
     public Var Scale(Var x, double factor) => Mul(x, Constant(Const(factor, x.Value)));
+
+    /// <summary>
+    /// Dropout with a given bool keep-mask: x·scale where kept, else 0. Written with Where in both directions so that only
+    /// the bool mask is needed by the backward pass, not a float copy of it per site.
+    /// </summary>
+    public Var Dropout(Var x, GraphValue keep, double scale)
+    {
+        var zero = Const(0, x.Value);
+        return Record(g.Where(keep, g.Mul(x.Value, Const(scale, x.Value)), zero), [x], dy =>
+            Accumulate(x, () => g.Where(keep, g.Mul(dy, Const(scale, x.Value)), zero)));
+    }
 }

@@ -32,6 +32,10 @@ public sealed class TapeTests
     [Fact] public void Squeeze() => GradCheck.Run((t, x) => t.Squeeze(t.Slice(x[0], 1, 0, 1), 1), [[2, 3, 4]]);
 
     [Fact]
+    public void Dropout_with_a_fixed_mask() => GradCheck.Run((t, x) =>
+        t.Dropout(x[0], t.Graph.Initializer("keep", M3.Core.Onnx.Proto.TensorProto.Types.DataType.Bool, [1, 0, 1, 1, 0, 1], 2, 3), 1 / 0.9), [[2, 3]]);
+
+    [Fact]
     public void A_value_used_twice_accumulates_both_gradients() =>
         GradCheck.Run((t, x) => t.Mul(t.Softmax(x[0]), t.Add(x[0], x[1])), [[2, 3], [3]]);
 
