@@ -48,8 +48,6 @@ public sealed class EngineResult
 
     /// <summary>Per workload, the worker's summary of its outputs (our engines only), for the int8-against-fp32 comparison.</summary>
     [JsonIgnore] public IReadOnlyDictionary<string, string> SummaryFiles { get; set; } = new Dictionary<string, string>();
-
-    public static EngineResult Failed(string engine, string error) => new() { Engine = engine, Error = error };
 }
 
 public sealed record KernelRate(string Kernel, int K, int N, double Gflops);

@@ -86,7 +86,7 @@ public sealed class PythonPeers
     private static string LastLine(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "no output";
 
-    internal static (int ExitCode, string Output, string Error) RunProcess(string file, IReadOnlyList<string> args, TimeSpan timeout)
+    private static (int ExitCode, string Output, string Error) RunProcess(string file, IReadOnlyList<string> args, TimeSpan timeout)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) info.ArgumentList.Add(a);

@@ -23,7 +23,7 @@ public static class Workloads
     public const string Short = "short";
     public const string Docs = "docs";
 
-    /// <summary>Short texts: the first <paramref name="count"/> golden texts (2,000 full, 400 quick).</summary>
+    /// <summary>Short texts: the first <paramref name="count"/> golden texts (2,000 full, 120 quick).</summary>
     public static Workload ShortTexts(IReadOnlyList<GoldenLine> golden, int count) =>
         new(Short, golden.Take(count).Select(g => OneLine(g.Text)).ToList(), BatchSize: 16, MaxBatchTokens: null);
 
