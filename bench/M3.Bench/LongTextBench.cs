@@ -15,7 +15,7 @@ public static class LongTextBench
     public static int Run(string[] args)
     {
         var precision = Enum.Parse<M3Precision>(Args.String(args, "--precision") ?? "fp32", ignoreCase: true);
-        int tokens = Args.Int(args, "--tokens", 8192);
+        int tokens = Args.Int(args, "--tokens", M3.Tokenization.XlmRobertaTokenizer.DefaultMaxLength);
         var fixture = Path.Combine(Args.RepoRoot(), "tests", "fixtures", "tiny-m3");
         var model = Encoder.RandomCheckpoint.Ensure(Encoder.RandomCheckpoint.DefaultCacheRoot, fixture, 1234, Console.Out);
         var lines = File.ReadLines(Path.Combine(fixture, "tokenizer_golden.jsonl"))

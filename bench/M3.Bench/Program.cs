@@ -1,6 +1,6 @@
 using M3.Bench;
 
-// Each benchmark prints a table and ends with one JSON line; the default is the encoder benchmark (issue 7).
+// Each benchmark prints a table and ends with one JSON line; the default is the encoder benchmark (ours against the plain ONNX export and PyTorch).
 return args.FirstOrDefault() switch
 {
     "tokenizer" => TokenizerBench.Run(args[1..]),

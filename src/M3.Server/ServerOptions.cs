@@ -1,4 +1,5 @@
 using M3.Core.Encoding;
+using M3.Tokenization;
 
 namespace M3.Server;
 
@@ -16,13 +17,13 @@ public sealed record ServerOptions
     public int MaxInputsPerRequest { get; init; } = 256;
     public int MaxCharactersPerInput { get; init; } = 200_000;
     /// <summary>Inputs longer than this many tokens are truncated (<see cref="TruncateLongInputs"/>) or rejected with 413.</summary>
-    public int MaxTokensPerInput { get; init; } = 8192;
+    public int MaxTokensPerInput { get; init; } = XlmRobertaTokenizer.DefaultMaxLength;
     public bool TruncateLongInputs { get; init; } = true;
     public long MaxRequestBodyBytes { get; init; } = 16 * 1024 * 1024;
     /// <summary>Texts waiting to be encoded; beyond it requests get 429 with Retry-After.</summary>
     public int QueueCapacity { get; init; } = 4096;
     /// <summary>Padded tokens per forward pass for the batches the scheduler forms.</summary>
-    public int MaxBatchTokens { get; init; } = 8192;
+    public int MaxBatchTokens { get; init; } = M3EncodeOptions.DefaultMaxBatchTokens;
     /// <summary>Texts per forward pass.</summary>
     public int MaxBatchSize { get; init; } = 64;
 }

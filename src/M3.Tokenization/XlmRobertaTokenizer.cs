@@ -19,6 +19,12 @@ public sealed class XlmRobertaTokenizer
     public const string SentencePieceFileName = "sentencepiece.bpe.model";
     public const string ConfigFileName = "tokenizer_config.json";
 
+    /// <summary>
+    /// BGE-M3's longest input in tokens, <c>&lt;s&gt;</c> and <c>&lt;/s&gt;</c> included: the maximum length when
+    /// tokenizer_config.json sets none (its position table has 8,194 rows, the first two taken by the pad offset).
+    /// </summary>
+    public const int DefaultMaxLength = 8192;
+
     [ThreadStatic] private static Scratch? t_scratch;
 
     private readonly UnigramModel _model;
@@ -69,7 +75,7 @@ public sealed class XlmRobertaTokenizer
     private static int MaxLengthBeside(string path) =>
         TokenizerConfigReader.ReadModelMaxLength(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, ConfigFileName));
 
-    /// <summary>Default maximum length (tokenizer_config.json's model_max_length, else 8192).</summary>
+    /// <summary>Default maximum length (tokenizer_config.json's model_max_length, else <see cref="DefaultMaxLength"/>).</summary>
     public int ModelMaxLength { get; }
 
     /// <summary>Number of ids, added tokens included.</summary>

@@ -6,7 +6,7 @@ using M3.Tokenization;
 namespace M3.Bench.Encoder;
 
 /// <summary>
-/// Issue 7's benchmark: our encoder (fp32, int8) against the plain ONNX export on ONNX Runtime and PyTorch eager, on a
+/// The encoder benchmark: our encoder (fp32, int8) against the plain ONNX export on ONNX Runtime and PyTorch eager, on a
 /// full-size random BGE-M3 checkpoint, two workloads, same texts, threads and (for the export) batches, in one run.
 /// Progress goes to stderr; the table, then one JSON line, to stdout.
 /// </summary>
@@ -101,7 +101,7 @@ public static class EncoderBenchmark
     private static Dictionary<string, int[]> TokenLengths(string model, IEnumerable<Workload> workloads)
     {
         var tokenizer = XlmRobertaTokenizer.Load(model);
-        return workloads.ToDictionary(w => w.Name, w => w.Texts.Select(t => tokenizer.Encode(t, 8192).Ids.Length).ToArray());
+        return workloads.ToDictionary(w => w.Name, w => w.Texts.Select(t => tokenizer.Encode(t, XlmRobertaTokenizer.DefaultMaxLength).Ids.Length).ToArray());
     }
 
     private static EngineResult RunWorker(string engine, string model, string workDir, BenchSettings settings, IReadOnlyList<Workload> workloads,

@@ -15,7 +15,7 @@ public sealed record Workload(string Name, IReadOnlyList<string> Texts, int Batc
 }
 
 /// <summary>
-/// The two workloads of issue 7, built deterministically from the fixture's tokenizer golden file (multilingual gettext lines):
+/// The encoder benchmark's two workloads, built deterministically from the fixture's tokenizer golden file (multilingual gettext lines):
 /// short texts as they are, and documents made by joining consecutive lines of one language run.
 /// </summary>
 public static class Workloads

@@ -20,7 +20,7 @@ public static class EncodeCommand
         var sparse = new Option<bool>("--sparse") { Description = "Output lexical weights {\"token id\": weight}" };
         var colbert = new Option<bool>("--colbert") { Description = "Output ColBERT vectors" };
         var mcls = new Option<bool>("--mcls") { Description = "Dense vector by MCLS (an extra <s> every 256 tokens, states averaged), for long texts" };
-        var maxLength = new Option<int>("--max-length") { Description = "Maximum tokens per text, <s> and </s> included; longer texts keep their first N-2 tokens", DefaultValueFactory = _ => 8192 };
+        var maxLength = new Option<int>("--max-length") { Description = "Maximum tokens per text, <s> and </s> included; longer texts keep their first N-2 tokens", DefaultValueFactory = _ => M3EncodeOptions.Default.MaxLength };
         var batchSize = new Option<int>("--batch-size") { Description = "Maximum texts per forward pass", DefaultValueFactory = _ => M3EncodeOptions.Default.BatchSize };
         var precision = new PrecisionOption();
         var command = new Command("encode", "Encode texts into BGE-M3's dense, sparse and ColBERT representations (all three when none is named)")

@@ -14,7 +14,7 @@ public static class ScoreCommand
         var input = new Option<string>("--input") { Description = "JSON Lines file of {\"query\": ..., \"passage\": ...} ('-' for stdin)", Required = true };
         var output = new Option<string?>("--output") { Description = "Output JSON Lines file (default: stdout)" };
         var weights = new Option<string>("--weights") { Description = "Weights of dense, sparse and ColBERT in the combined scores", DefaultValueFactory = _ => "0.4,0.2,0.4" };
-        var maxLength = new Option<int>("--max-length") { Description = "Maximum tokens per text", DefaultValueFactory = _ => 8192 };
+        var maxLength = new Option<int>("--max-length") { Description = "Maximum tokens per text", DefaultValueFactory = _ => Core.Encoding.M3EncodeOptions.Default.MaxLength };
         var precision = new PrecisionOption();
         var command = new Command("score", "Score query/passage pairs: dense, sparse, colbert, sparse+dense, colbert+sparse+dense")
         {

@@ -8,20 +8,23 @@ namespace M3.Cli.Commands;
 /// <summary><c>m3 serve</c>: the HTTP server (OpenAI-compatible embeddings, /embed, /score, /search, /tokenize, /health, /metrics).</summary>
 public static class ServeCommand
 {
+    // The server's own defaults, so the command line and library users start from the same limits.
+    private static readonly ServerOptions Defaults = new() { ModelDirectory = "" };
+
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Checkpoint folder or hub id (owner/name[@revision])", Required = true };
         var index = new Option<string?>("--index") { Description = "Index folder to serve /search from" };
-        var urls = new Option<string>("--urls") { Description = "Addresses to listen on", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
+        var urls = new Option<string>("--urls") { Description = "Addresses to listen on", DefaultValueFactory = _ => Defaults.Urls };
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' (default: $M3_API_KEY, else no key)" };
-        var maxInputs = new Option<int>("--max-inputs") { Description = "Inputs per request", DefaultValueFactory = _ => 256 };
-        var maxChars = new Option<int>("--max-chars") { Description = "Characters per input (longer: 413)", DefaultValueFactory = _ => 200_000 };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per input", DefaultValueFactory = _ => 8192 };
+        var maxInputs = new Option<int>("--max-inputs") { Description = "Inputs per request", DefaultValueFactory = _ => Defaults.MaxInputsPerRequest };
+        var maxChars = new Option<int>("--max-chars") { Description = "Characters per input (longer: 413)", DefaultValueFactory = _ => Defaults.MaxCharactersPerInput };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per input", DefaultValueFactory = _ => Defaults.MaxTokensPerInput };
         var reject = new Option<bool>("--reject-long") { Description = "Answer 413 for inputs over --max-tokens instead of truncating them" };
-        var maxBody = new Option<long>("--max-body-bytes") { Description = "Request body size limit (larger: 413 before parsing)", DefaultValueFactory = _ => 16L * 1024 * 1024 };
-        var queue = new Option<int>("--queue") { Description = "Texts waiting to be encoded before requests get 429", DefaultValueFactory = _ => 4096 };
-        var batchTokens = new Option<int>("--max-batch-tokens") { Description = "Padded tokens per forward pass", DefaultValueFactory = _ => 8192 };
-        var batchSize = new Option<int>("--max-batch-size") { Description = "Texts per forward pass", DefaultValueFactory = _ => 64 };
+        var maxBody = new Option<long>("--max-body-bytes") { Description = "Request body size limit (larger: 413 before parsing)", DefaultValueFactory = _ => Defaults.MaxRequestBodyBytes };
+        var queue = new Option<int>("--queue") { Description = "Texts waiting to be encoded before requests get 429", DefaultValueFactory = _ => Defaults.QueueCapacity };
+        var batchTokens = new Option<int>("--max-batch-tokens") { Description = "Padded tokens per forward pass", DefaultValueFactory = _ => Defaults.MaxBatchTokens };
+        var batchSize = new Option<int>("--max-batch-size") { Description = "Texts per forward pass", DefaultValueFactory = _ => Defaults.MaxBatchSize };
         var precision = new PrecisionOption();
         var command = new Command("serve", "Run the HTTP server") { model, index, urls, apiKey, maxInputs, maxChars, maxTokens, reject, maxBody, queue, batchTokens, batchSize, precision.Option };
         command.SetAction(pr => CommandRunner.RunAsync(async () =>

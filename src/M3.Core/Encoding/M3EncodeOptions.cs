@@ -1,3 +1,5 @@
+using M3.Tokenization;
+
 namespace M3.Core.Encoding;
 
 /// <summary>Per-call options of <see cref="M3Encoder.Encode"/>.</summary>
@@ -5,10 +7,13 @@ public sealed record M3EncodeOptions
 {
     public static M3EncodeOptions Default { get; } = new();
 
+    /// <summary>The default <see cref="MaxBatchTokens"/>: one BGE-M3 text of the longest length fits, and runs alone.</summary>
+    public const int DefaultMaxBatchTokens = XlmRobertaTokenizer.DefaultMaxLength;
+
     public M3Outputs Outputs { get; init; } = M3Outputs.All;
 
     /// <summary>Maximum tokens per text, <c>&lt;s&gt;</c> and <c>&lt;/s&gt;</c> included; longer texts keep their first MaxLength−2 content tokens.</summary>
-    public int MaxLength { get; init; } = 8192;
+    public int MaxLength { get; init; } = XlmRobertaTokenizer.DefaultMaxLength;
 
     /// <summary>Maximum number of texts per forward pass.</summary>
     public int BatchSize { get; init; } = 16;
@@ -18,7 +23,7 @@ public sealed record M3EncodeOptions
     /// Bounds memory: attention holds batch × heads × length² scores, so 8,192 keeps one 8,192-token text alone.
     /// Null: BatchSize alone decides.
     /// </summary>
-    public int? MaxBatchTokens { get; init; } = 8192;
+    public int? MaxBatchTokens { get; init; } = DefaultMaxBatchTokens;
 
     /// <summary>MCLS for long inputs (dense only): an extra <c>&lt;s&gt;</c> before every <see cref="MclsInterval"/>-th content token, dense = normalized mean of their states.</summary>
     public bool Mcls { get; init; }

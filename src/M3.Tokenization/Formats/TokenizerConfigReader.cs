@@ -5,9 +5,9 @@ namespace M3.Tokenization.Formats;
 /// <summary>Reads the one setting the tokenizer takes from tokenizer_config.json: model_max_length.</summary>
 internal static class TokenizerConfigReader
 {
-    public const int DefaultMaxLength = 8192;
+    private const int DefaultMaxLength = XlmRobertaTokenizer.DefaultMaxLength;
 
-    /// <summary>model_max_length from <paramref name="path"/> when the file exists and sets a usable value, else 8192.</summary>
+    /// <summary>model_max_length from <paramref name="path"/> when the file exists and sets a usable value, else BGE-M3's 8,192.</summary>
     public static int ReadModelMaxLength(string path)
     {
         if (!File.Exists(path)) return DefaultMaxLength;
