@@ -170,7 +170,8 @@ public static class EncoderBenchmark
         ?? stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "worker failed without output";
 
     /// <summary>How to start this benchmark again as a worker: the apphost directly, or dotnet with the entry assembly.</summary>
-    private static (string File, string[] Prefix) SelfCommand()
+    /// <summary>How to start this benchmark again as a worker process: the apphost, or dotnet with this assembly.</summary>
+    internal static (string File, string[] Prefix) SelfCommand()
     {
         var process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot locate the running executable");
         return Path.GetFileNameWithoutExtension(process) == "dotnet"

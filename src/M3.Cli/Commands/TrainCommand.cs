@@ -11,7 +11,7 @@ namespace M3.Cli.Commands;
 /// </summary>
 public static class TrainCommand
 {
-    public static Command Create() => Create(TrainingEngine.Create);
+    public static Command Create() => Create(GradientModels.OnnxRuntime);
 
     internal static Command Create(GradientModelFactory engine)
     {
