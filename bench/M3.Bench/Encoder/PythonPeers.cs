@@ -84,7 +84,7 @@ public sealed class PythonPeers
         if (File.Exists(onnx)) return onnx;
         log.WriteLine($"exporting the plain ONNX peer once to {folder} (torch.onnx.export) ...");
         var watch = Stopwatch.StartNew();
-        CachedFolder.Build(folder, temp => RunScript("onnx_export_baseline.py", [model, Path.Combine(temp, "model.onnx")], TimeSpan.FromMinutes(30)));
+        M3.Core.Training.Checkpoints.AtomicDirectory.Write(folder, temp => RunScript("onnx_export_baseline.py", [model, Path.Combine(temp, "model.onnx")], TimeSpan.FromMinutes(30)));
         log.WriteLine($"exported in {watch.Elapsed.TotalSeconds:F0} s");
         return onnx;
     }

@@ -35,7 +35,7 @@ public static class RandomCheckpoint
         Directory.CreateDirectory(cacheRoot);
         var started = System.Diagnostics.Stopwatch.StartNew();
         log.WriteLine($"generating a full-size random checkpoint (seed {seed}) in {directory} ...");
-        CachedFolder.Build(directory, temp =>
+        M3.Core.Training.Checkpoints.AtomicDirectory.Write(directory, temp =>
         {
             Generate(temp, fixtureDirectory, FullSize, seed);
             File.WriteAllText(Path.Combine(temp, CompleteMarker), $"seed {seed}\n");

@@ -1,6 +1,9 @@
 namespace M3.Core.Training.Checkpoints;
 
-/// <summary>Writes a folder through a temp folder beside it that is renamed into place, so a crash never leaves a half-written model.</summary>
+/// <summary>
+/// Writes a folder through a temp folder beside it that is renamed into place (replacing any folder there), so a crash
+/// never leaves a half-written model or cache that a later run would take as complete.
+/// </summary>
 internal static class AtomicDirectory
 {
     public static void Write(string target, Action<string> write)
