@@ -100,12 +100,20 @@ public static class TrainCommand
             var outputDir = pr.GetValue(output) ?? throw new CliError("--output is required (or --gradients-only PREFIX)");
             var run = new TrainingRun(folder, pr.GetValue(data)!, outputDir, objective, options, pr.GetValue(resume), pr.GetValue(overwrite), pr.GetValue(saveTotalLimit));
             using var log = new TrainingLog(pr.GetValue(logJson), append: run.Resume);
-            var result = ProgressBar.RunWithStatus("training", 1, bar => trainer.Train(run, new StepReporter(r =>
+            TrainingResult result;
+            try
             {
-                log.Write(r);
-                bar?.Report((r.Step + 1 == r.TotalSteps ? 1 : 0, string.Create(CultureInfo.InvariantCulture,
-                    $"step {r.Step + 1}/{r.TotalSteps} loss {r.Loss:F4} lr {r.LearningRate:G3} {r.Tokens / Math.Max(r.Seconds, 1e-9):F0} tok/s")));
-            }), cancellationToken));
+                result = ProgressBar.RunWithStatus("training", 1, bar => trainer.Train(run, new StepReporter(r =>
+                {
+                    log.Write(r);
+                    bar?.Report((r.Step + 1 == r.TotalSteps ? 1 : 0, string.Create(CultureInfo.InvariantCulture,
+                        $"step {r.Step + 1}/{r.TotalSteps} loss {r.Loss:F4} lr {r.LearningRate:G3} {r.Tokens / Math.Max(r.Seconds, 1e-9):F0} tok/s")));
+                }), cancellationToken));
+            }
+            catch (OperationCanceledException)
+            {
+                throw new CliError($"interrupted; rerun with --resume to continue from the newest checkpoint-STEP in {outputDir} (written every --save-steps)", 130);
+            }
             JsonLineWriter.WriteLine(Console.Out, json =>
             {
                 json.WriteStartObject();
