@@ -12,6 +12,8 @@ public static class EncoderBench
             var threads = args.Length > 1 ? int.Parse(args[1]) : Environment.ProcessorCount;
             foreach (var (kernel, k, n, gflops) in MatMulCeiling.Kernels(threads))
                 Console.WriteLine($"{kernel,-44} K={k,-5} N={n,-5} {gflops,8:F1} GFLOP/s");
+            foreach (var (kernel, tokens, ms) in AttentionKernels.Measure(threads, [512, 1024, 2048]))
+                Console.WriteLine($"{kernel,-60} {tokens,5} tokens {ms,8:F1} ms");
             return 0;
         }
         BenchSettings settings;

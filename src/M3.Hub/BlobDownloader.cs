@@ -81,6 +81,8 @@ internal sealed class BlobDownloader(HubClient client, HubCache cache, int maxRe
     private async Task<string?> CopyBodyAsync(HttpResponseMessage response, string partial, bool append, long offset,
                                               RemoteFile file, Action<long> onBytes, CancellationToken ct)
     {
+        if (offset + response.Content.Headers.ContentLength > file.Size)
+            throw TooLong(file, partial, $"announces {response.Content.Headers.ContentLength} bytes from byte {offset}");
         // Unbuffered (we write 64 KiB chunks anyway), so a full disk fails in WriteAsync where it is recognized, not in Dispose.
         await using var output = new FileStream(partial, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
         Stream body;
@@ -97,13 +99,15 @@ internal sealed class BlobDownloader(HubClient client, HubCache cache, int maxRe
             var buffer = new byte[1 << 16];
             while (true)
             {
+                // One byte past the declared size is enough to know the body is too long, and nothing past it is written.
+                var wanted = (int)Math.Min(buffer.Length, file.Size - offset + 1);
                 int n;
                 using (var readTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
                 {
                     readTimeout.CancelAfter(ReadTimeout);
                     try
                     {
-                        n = await body.ReadAsync(buffer, readTimeout.Token);
+                        n = await body.ReadAsync(buffer.AsMemory(0, wanted), readTimeout.Token);
                     }
                     catch (Exception e) when (HubClient.IsNetworkFailure(e, ct) || e is OperationCanceledException && !ct.IsCancellationRequested)
                     {
@@ -111,6 +115,11 @@ internal sealed class BlobDownloader(HubClient client, HubCache cache, int maxRe
                     }
                 }
                 if (n == 0) break;
+                if (offset + n > file.Size)
+                {
+                    await output.DisposeAsync();
+                    throw TooLong(file, partial, "sends more bytes");
+                }
                 try
                 {
                     await output.WriteAsync(buffer.AsMemory(0, n), ct);
@@ -124,6 +133,14 @@ internal sealed class BlobDownloader(HubClient client, HubCache cache, int maxRe
             }
         }
         return offset < file.Size ? $"connection closed after {offset} of {file.Size} bytes" : null;
+    }
+
+    private static HubException TooLong(RemoteFile file, string partial, string what)
+    {
+        File.Delete(partial);
+        return new HubException(
+            $"{file.FileName}: the hub declared {file.Size} bytes but the download {what}; the partial file was discarded. " +
+            "Run again; if it repeats, check that HF_ENDPOINT is a Hugging Face hub you trust");
     }
 
     private static void Verify(RemoteFile file, string partial)

@@ -11,7 +11,7 @@ internal static class DiskSpace
         e.HResult == Enospc || (e.HResult & 0xFFFF) is WindowsDiskFull or WindowsHandleDiskFull;
 
     public static HubException Error(string cacheDirectory, long needed, Exception? inner = null) =>
-        new($"not enough disk space in {cacheDirectory}: need {needed} bytes; free some space, or set HF_HUB_CACHE to a folder on a larger disk", inner);
+        new($"not enough disk space in {cacheDirectory}: need {Math.Max(needed, 0)} bytes; free some space, or set HF_HUB_CACHE to a folder on a larger disk", inner);
 
     /// <summary>Fails before downloading when the disk clearly cannot hold the files (no free-space figure: no check).</summary>
     public static void EnsureAvailable(string cacheDirectory, long needed)

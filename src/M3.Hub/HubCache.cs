@@ -5,24 +5,48 @@ namespace M3.Hub;
 /// <c>models--owner--name/blobs/&lt;etag&gt;</c> (content), <c>refs/&lt;revision&gt;</c> (commit hash),
 /// <c>snapshots/&lt;commit&gt;/&lt;file&gt;</c> (relative symlink to the blob).
 /// </summary>
-internal sealed class HubCache(string cacheDirectory, HubModelId id)
+internal sealed class HubCache
 {
-    public string CacheDirectory { get; } = cacheDirectory;
+    private readonly string _repoFolderName;
 
-    public string RepoFolder { get; } = Path.Combine(cacheDirectory, "models--" + id.Owner + "--" + id.Name);
+    public HubCache(string cacheDirectory, HubModelId id)
+    {
+        CacheDirectory = Path.GetFullPath(cacheDirectory);
+        _repoFolderName = "models--" + id.Owner + "--" + id.Name;
+        RepoFolder = Inside(CacheDirectory, "repo", id.RepoId, _repoFolderName);
+    }
 
-    public string BlobPath(string etag) => Path.Combine(RepoFolder, "blobs", etag);
+    public string CacheDirectory { get; }
 
-    public string IncompletePath(string etag) => BlobPath(etag) + ".incomplete";
+    public string RepoFolder { get; }
+
+    public string BlobPath(string etag) => Inside(RepoFolder, "etag", etag, "blobs", etag);
+
+    public string IncompletePath(string etag) => Inside(RepoFolder, "etag", etag, "blobs", etag + ".incomplete");
 
     /// <summary>huggingface_hub's lock file for a blob: <c>.locks/models--owner--name/&lt;etag&gt;.lock</c> beside the repo folders.</summary>
-    public string LockPath(string etag) => Path.Combine(CacheDirectory, ".locks", Path.GetFileName(RepoFolder), etag + ".lock");
+    public string LockPath(string etag) => Inside(CacheDirectory, "etag", etag, ".locks", _repoFolderName, etag + ".lock");
 
-    public string SnapshotFolder(string commit) => Path.Combine(RepoFolder, "snapshots", commit);
+    public string SnapshotFolder(string commit) => Inside(RepoFolder, "commit", commit, "snapshots", commit);
 
-    public string SnapshotFile(string commit, string fileName) => Path.Combine(SnapshotFolder(commit), fileName);
+    public string SnapshotFile(string commit, string fileName) => Inside(SnapshotFolder(commit), "file name", fileName, fileName);
 
-    private string RefPath(string revision) => Path.Combine(RepoFolder, "refs", revision);
+    private string RefPath(string revision) => Inside(RepoFolder, "revision", revision, "refs", revision);
+
+    /// <summary>
+    /// The one place cache paths are made: the commit, etag and revision come from the hub or the user, and an absolute
+    /// or ".."-climbing value must never name a file outside the folder it belongs in (the check is lexical, as
+    /// huggingface_hub's, so a cache folder that is itself a symlink still works).
+    /// </summary>
+    private static string Inside(string root, string what, string value, params string[] parts)
+    {
+        var path = Path.GetFullPath(Path.Combine([root, .. parts]));
+        if (!path.StartsWith(root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new HubException(
+                $"the {what} '{value}' would put a file outside {root} (at {path}); refusing it: " +
+                "check the model id, and that HF_ENDPOINT is a Hugging Face hub you trust");
+        return path;
+    }
 
     /// <summary>The commit a revision points to: the revision itself for a commit hash, else refs/&lt;revision&gt; when cached.</summary>
     public string? ReadCommit(string revision)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 
 namespace M3.Hub;
 
@@ -10,9 +11,11 @@ namespace M3.Hub;
 /// dropped when a redirect leaves the endpoint's host (the CDN must never see it), and because metadata is read from the
 /// hub's own redirect response, not from the CDN's.
 /// </summary>
-internal sealed class HubClient : IDisposable
+internal sealed partial class HubClient : IDisposable
 {
     private const int MaxRedirects = 10;
+    // BGE-M3's largest file is 2.3 GB; a declared size far beyond any encoder's is a lie that would only fill the disk.
+    private const long MaxFileSize = 1L << 40;
     private readonly HttpClient _http;
     private readonly Uri _endpoint;
     private readonly string? _token;
@@ -127,13 +130,23 @@ internal sealed class HubClient : IDisposable
     {
         var commit = Header(response, "X-Repo-Commit")
                      ?? throw new HubException($"{uri} sent no X-Repo-Commit header: is HF_ENDPOINT a Hugging Face hub?");
+        if (!HubModelId.CommitHashRegex().IsMatch(commit))
+            throw Untrusted(uri, $"an X-Repo-Commit of '{commit}', which is not a commit hash (40 hex digits)");
         var etag = Header(response, "X-Linked-Etag") ?? Header(response, "ETag")
                    ?? throw new HubException($"{uri} sent no ETag header, so the download cannot be verified or cached");
+        var blobName = NormalizeEtag(etag);
+        if (!BlobNameRegex().IsMatch(blobName))
+            throw Untrusted(uri, $"an etag of '{etag}', which is neither a git sha1 nor a SHA-256 (40 or 64 hex digits)");
         var sizeText = Header(response, "X-Linked-Size");
         var size = sizeText != null && long.TryParse(sizeText, out var linked) ? linked : response.Content.Headers.ContentLength;
         if (size is null or < 0) throw new HubException($"{uri} sent no file size (X-Linked-Size or Content-Length)");
-        return new RemoteFile(fileName, commit, NormalizeEtag(etag), size.Value);
+        if (size > MaxFileSize)
+            throw Untrusted(uri, $"a size of {size} bytes for {fileName}, more than any encoder file needs ({MaxFileSize} bytes)");
+        return new RemoteFile(fileName, commit, blobName, size.Value);
     }
+
+    private static HubException Untrusted(Uri uri, string what) =>
+        new($"{uri} sent {what}; refusing it: check that HF_ENDPOINT is a Hugging Face hub you trust");
 
     // Same normalization as huggingface_hub: weak-etag prefix and quotes are not part of the blob name.
     internal static string NormalizeEtag(string etag)
@@ -142,6 +155,10 @@ internal sealed class HubClient : IDisposable
         if (e.StartsWith("W/", StringComparison.Ordinal)) e = e[2..];
         return e.Trim('"');
     }
+
+    /// <summary>The hub names blobs by the git blob sha1 (small files) or the LFS SHA-256 (large ones): nothing else is a blob name.</summary>
+    [GeneratedRegex(@"^([0-9a-f]{40}|[0-9a-f]{64})\z")]
+    private static partial Regex BlobNameRegex();
 
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault()

@@ -18,7 +18,8 @@ public sealed partial record HubModelId(string Owner, string Name, string Revisi
         if (TryParse(text, out var id)) return id;
         throw new FormatException(
             $"'{text}' is not a hub model id: expected owner/name or owner/name@revision " +
-            "(letters, digits, '-', '_', '.'; e.g. BAAI/bge-m3 or BAAI/bge-m3@main)");
+            "(letters, digits, '-', '_', '.'; a revision is a branch, tag or commit hash such as main, v1.0 or refs/pr/3, " +
+            "with no empty, '.'-leading or '.lock'-ending parts and no '..'; e.g. BAAI/bge-m3 or BAAI/bge-m3@main)");
     }
 
     public static bool TryParse(string? text, out HubModelId id)
@@ -32,16 +33,27 @@ public sealed partial record HubModelId(string Owner, string Name, string Revisi
         // The hub rejects these names too; rejecting here keeps ".." out of cache paths.
         if (owner.Contains("..") || name.Contains("..") || name.EndsWith(".git", StringComparison.Ordinal)) return false;
         var revision = m.Groups["rev"].Success ? m.Groups["rev"].Value : DefaultRevision;
-        if (revision.Contains("..")) return false;
+        if (!IsValidRevision(revision)) return false;
         id = new HubModelId(owner, name, revision);
         return true;
     }
 
+    /// <summary>
+    /// A branch, tag or commit as git's ref-name rules allow (the subset the hub uses): '/'-separated parts, none empty,
+    /// none starting with '.' or ending with ".lock", no "..". This also keeps the revision a relative path below refs/.
+    /// </summary>
+    internal static bool IsValidRevision(string revision) =>
+        RevisionCharsRegex().IsMatch(revision) && !revision.Contains("..")
+        && revision.Split('/').All(part => part.Length > 0 && part[0] != '.' && !part.EndsWith(".lock", StringComparison.Ordinal));
+
     public override string ToString() => $"{RepoId}@{Revision}";
 
-    [GeneratedRegex(@"^(?<owner>[A-Za-z0-9][A-Za-z0-9._-]{0,95})/(?<name>[A-Za-z0-9][A-Za-z0-9._-]{0,95})(@(?<rev>[A-Za-z0-9._/-]{1,255}))?$")]
+    [GeneratedRegex(@"^(?<owner>[A-Za-z0-9][A-Za-z0-9._-]{0,95})/(?<name>[A-Za-z0-9][A-Za-z0-9._-]{0,95})(@(?<rev>.+))?\z")]
     private static partial Regex IdRegex();
 
-    [GeneratedRegex("^[0-9a-f]{40}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._/-]{1,255}\z")]
+    private static partial Regex RevisionCharsRegex();
+
+    [GeneratedRegex(@"^[0-9a-f]{40}\z")]
     internal static partial Regex CommitHashRegex();
 }

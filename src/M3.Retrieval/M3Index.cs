@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using M3.Core.Encoding;
 using M3.Core.Representations;
@@ -7,13 +8,20 @@ using M3.Retrieval.Storage;
 namespace M3.Retrieval;
 
 /// <summary>
-/// A persistent BGE-M3 index in a folder: documents with their dense, sparse (inverted index) and ColBERT representations,
-/// searchable by each and by their hybrid combination. Ingestion commits one transaction per batch.
+/// A persistent BGE-M3 index in a folder: documents with their dense, sparse and ColBERT representations, searchable by
+/// each and by their hybrid combination. Ingestion commits one transaction per batch. Searches are thread-safe and run
+/// in parallel, each on an immutable snapshot of one committed state; writes by this or another process are picked up
+/// by the next search (the manifest's generation number changes with every commit).
 /// </summary>
 public sealed class M3Index : IDisposable
 {
-    private const string FormatVersion = "1";
+    private const string FormatVersion = "2";
+    private const string CompactLockName = "compact.lock";
     private readonly IndexStore _store;
+    private readonly VectorFiles _vectors;
+    private readonly ConcurrentBag<IndexStore> _readers = [];
+    private readonly List<BaseSegment> _segments = [];
+    private readonly Lock _refresh = new();
     private IndexSnapshot? _snapshot;
 
     private M3Index(string directory, IndexStore store, IReadOnlyDictionary<string, string> manifest)
@@ -21,13 +29,15 @@ public sealed class M3Index : IDisposable
         Directory = directory;
         _store = store;
         Model = manifest["model"];
+        ModelKey = manifest.GetValueOrDefault("model_key");
         HiddenSize = int.Parse(manifest["hidden_size"], CultureInfo.InvariantCulture);
         Options = new IndexOptions
         {
-            ColbertFloat16 = manifest["colbert"] == "float16",
+            Colbert = Enum.Parse<ColbertPrecision>(manifest["colbert"], ignoreCase: true),
             PassageTokens = manifest.TryGetValue("passage_tokens", out var pt) ? int.Parse(pt, CultureInfo.InvariantCulture) : null,
             PassageOverlap = int.Parse(manifest["passage_overlap"], CultureInfo.InvariantCulture),
         };
+        _vectors = new VectorFiles(directory, HiddenSize, writable: !store.ReadOnly);
     }
 
     public string Directory { get; }
@@ -35,46 +45,101 @@ public sealed class M3Index : IDisposable
     /// <summary>The model the documents were encoded with (folder or hub id), as given when the index was created.</summary>
     public string Model { get; }
 
+    /// <summary>The checkpoint's content key (<see cref="M3Encoder.ContentKey"/>) when the index was created with one.</summary>
+    public string? ModelKey { get; }
+
     public int HiddenSize { get; }
     public IndexOptions Options { get; }
 
-    /// <summary>Opens an existing index.</summary>
-    public static M3Index Open(string directory)
+    /// <summary>True when the index could only be opened for reading (read-only file system or file).</summary>
+    public bool ReadOnly => _store.ReadOnly;
+
+    /// <summary>Passages committed after the base segment that trigger folding them into a new one (searched from memory until then).</summary>
+    internal int TailLimit { get; set; } = 16_384;
+
+    /// <summary>Opens an existing index (read-only when the folder or file cannot be written).</summary>
+    public static M3Index Open(string directory) => Open(directory, forceReadOnly: false);
+
+    internal static M3Index Open(string directory, bool forceReadOnly)
     {
-        var store = IndexStore.Open(directory);
-        var manifest = store.ReadManifest();
-        foreach (var key in new[] { "format", "model", "hidden_size", "colbert", "passage_overlap" })
-            if (!manifest.ContainsKey(key))
-            {
-                store.Dispose();
-                throw new InvalidDataException($"{Path.Combine(directory, IndexStore.FileName)}: manifest lacks '{key}'; not an M3 index or a damaged one");
-            }
-        if (manifest["format"] != FormatVersion)
+        var store = IndexStore.Open(directory, forceReadOnly);
+        try
+        {
+            var manifest = store.ReadManifest();
+            foreach (var key in new[] { "format", "model", "hidden_size", "colbert", "passage_overlap" })
+                if (!manifest.ContainsKey(key))
+                    throw new InvalidDataException($"{store.Path}: manifest lacks '{key}'; not an M3 index or a damaged one");
+            if (manifest["format"] != FormatVersion)
+                throw new InvalidDataException($"{store.Path}: index format {manifest["format"]}, this version reads {FormatVersion}; rebuild the index with 'm3 index add'");
+            var index = new M3Index(directory, store, manifest);
+            index.RepairBase();
+            return index;
+        }
+        catch
         {
             store.Dispose();
-            throw new InvalidDataException($"{Path.Combine(directory, IndexStore.FileName)}: index format {manifest["format"]}, this version reads {FormatVersion}");
+            throw;
         }
-        return new M3Index(directory, store, manifest);
     }
 
-    /// <summary>Opens the index in <paramref name="directory"/>, creating it for <paramref name="model"/> when there is none.</summary>
-    public static M3Index OpenOrCreate(string directory, string model, int hiddenSize, IndexOptions? options = null)
+    /// <summary>
+    /// Opens the index in <paramref name="directory"/>, creating it for <paramref name="model"/> when there is none. For an
+    /// existing index, <paramref name="options"/> (when given) must match the ones it was created with, and
+    /// <paramref name="modelKey"/> (when both are known) must be the checkpoint it was built with.
+    /// </summary>
+    public static M3Index OpenOrCreate(string directory, string model, int hiddenSize, IndexOptions? options = null, string? modelKey = null)
     {
-        if (File.Exists(Path.Combine(directory, IndexStore.FileName))) return Open(directory);
-        options ??= new IndexOptions();
+        options?.Validate();
+        if (!File.Exists(Path.Combine(directory, IndexStore.FileName)))
         {
+            var o = options ?? new IndexOptions();
             var manifest = new Dictionary<string, string>
             {
                 ["format"] = FormatVersion,
                 ["model"] = model,
                 ["hidden_size"] = hiddenSize.ToString(CultureInfo.InvariantCulture),
-                ["colbert"] = options.ColbertFloat16 ? "float16" : "float32",
-                ["passage_overlap"] = options.PassageOverlap.ToString(CultureInfo.InvariantCulture),
+                ["colbert"] = o.Colbert.ToString().ToLowerInvariant(),
+                ["passage_overlap"] = o.PassageOverlap.ToString(CultureInfo.InvariantCulture),
+                ["generation"] = "0",
             };
-            if (options.PassageTokens is { } p) manifest["passage_tokens"] = p.ToString(CultureInfo.InvariantCulture);
+            if (o.PassageTokens is { } p) manifest["passage_tokens"] = p.ToString(CultureInfo.InvariantCulture);
+            if (modelKey != null) manifest["model_key"] = modelKey;
+            // False when another process created it meanwhile: then theirs is checked like any existing index.
             IndexStore.Create(directory, manifest);
         }
-        return Open(directory);
+        var index = Open(directory);
+        try
+        {
+            index.CheckCompatible(hiddenSize, options, modelKey);
+            return index;
+        }
+        catch
+        {
+            index.Dispose();
+            throw;
+        }
+    }
+
+    private void CheckCompatible(int hiddenSize, IndexOptions? options, string? modelKey)
+    {
+        if (hiddenSize != HiddenSize)
+            throw new ArgumentException($"{Directory}: the index holds {HiddenSize}-dimensional vectors (model {Model}); the encoder gives {hiddenSize}");
+        CheckModelKey(modelKey);
+        CheckOptions(options);
+    }
+
+    /// <summary>Throws when options for a new index were given for this existing one and differ from its own.</summary>
+    internal void CheckOptions(IndexOptions? options)
+    {
+        if (options != null && options != Options)
+            throw new ArgumentException($"{Directory}: the index exists with colbert {Options.Colbert.ToString().ToLowerInvariant()}, passage tokens {Options.PassageTokens?.ToString(CultureInfo.InvariantCulture) ?? "none"}, overlap {Options.PassageOverlap}; "
+                + "options for a new index cannot change it: leave them out, or create a new index in another folder");
+    }
+
+    private void CheckModelKey(string? modelKey)
+    {
+        if (modelKey != null && ModelKey != null && modelKey != ModelKey)
+            throw new ArgumentException($"{Directory}: the index was built with another checkpoint (model {Model}, content key {ModelKey[..12]}…, this one {modelKey[..Math.Min(12, modelKey.Length)]}…); documents from different models cannot be mixed: use the index's model or a new index");
     }
 
     public (long Documents, long Passages) Count() => _store.Count();
@@ -83,37 +148,62 @@ public sealed class M3Index : IDisposable
     public void Add(IReadOnlyList<IndexDocument> documents, M3Encoder encoder, IProgress<int>? progress = null)
     {
         CheckEncoder(encoder);
-        var seen = new HashSet<string>();
-        foreach (var d in documents)
-        {
-            if (string.IsNullOrEmpty(d.Id)) throw new ArgumentException("a document has an empty id");
-            if (!seen.Add(d.Id)) throw new ArgumentException($"document id '{d.Id}' appears twice in one batch");
-        }
+        CheckIds(documents.Select(d => d.Id));
         var pieces = documents.SelectMany(d => (Options.PassageTokens is { } window
                 ? Passages.Split(encoder.Tokenizer, d.Text, window, Options.PassageOverlap)
                 : [d.Text]).Select((text, i) => (Doc: d, Passage: i, Text: text)))
             .ToList();
-        var embeddings = encoder.Encode(pieces.Select(p => p.Text).ToList(), M3EncodeOptions.Default, progress);
+        var outputs = Options.Colbert == ColbertPrecision.None ? M3Outputs.Dense | M3Outputs.Sparse : M3Outputs.All;
+        var embeddings = encoder.Encode(pieces.Select(p => p.Text).ToList(), M3EncodeOptions.Default with { Outputs = outputs }, progress);
         Write(pieces.Select((p, i) => new IndexStore.StoredPassage(p.Doc.Id, p.Passage, p.Text, p.Doc.MetadataJson, embeddings[i])).ToList());
     }
 
-    /// <summary>Stores already encoded passages in one transaction (every representation must be present).</summary>
+    /// <summary>
+    /// Stores documents encoded elsewhere (e.g. by <c>m3 encode</c> on another machine) in one transaction: one passage
+    /// each, with dense and sparse representations, and ColBERT vectors unless the index was created without them.
+    /// </summary>
+    public void AddEncoded(IReadOnlyList<EncodedDocument> documents, string? modelKey = null)
+    {
+        CheckModelKey(modelKey);
+        CheckIds(documents.Select(d => d.Id));
+        Write(documents.Select(d => new IndexStore.StoredPassage(d.Id, 0, d.Text, d.MetadataJson, d.Embedding)).ToList());
+    }
+
+    private static void CheckIds(IEnumerable<string> ids)
+    {
+        var seen = new HashSet<string>();
+        foreach (var id in ids)
+        {
+            if (string.IsNullOrEmpty(id)) throw new ArgumentException("a document has an empty id");
+            if (!seen.Add(id)) throw new ArgumentException($"document id '{id}' appears twice in one batch");
+        }
+    }
+
+    /// <summary>Stores already encoded passages in one transaction.</summary>
     internal void Write(IReadOnlyList<IndexStore.StoredPassage> passages)
     {
+        bool colbert = Options.Colbert != ColbertPrecision.None;
         foreach (var p in passages)
-            if (p.Embedding is not { Dense: { } d, Sparse: not null, Colbert: { } c } || d.Length != HiddenSize || c.Dimension != HiddenSize)
-                throw new ArgumentException($"document '{p.DocId}': expected dense, sparse and {HiddenSize}-dimensional ColBERT representations");
-        _store.Write(passages, Options.ColbertFloat16);
-        _snapshot = null;
+            if (p.Embedding is not { Dense: { } d, Sparse: not null } e || d.Length != HiddenSize
+                || (colbert && (e.Colbert is not { } c || c.Dimension != HiddenSize)))
+                throw new ArgumentException($"document '{p.DocId}': expected {HiddenSize}-dimensional dense{(colbert ? ", sparse and ColBERT" : " and sparse")} representations");
+        _store.Write(passages, _vectors, Options.Colbert);
+        if (TailLength() > TailLimit) Compact();
+    }
+
+    private long TailLength()
+    {
+        var reader = Rent();
+        try
+        {
+            using var tx = reader.BeginRead();
+            return Current(reader, tx).TailSeqs.Length;
+        }
+        finally { _readers.Add(reader); }
     }
 
     /// <summary>Deletes a document; false when no document has that id.</summary>
-    public bool Delete(string id)
-    {
-        bool found = _store.Delete(id);
-        if (found) _snapshot = null;
-        return found;
-    }
+    public bool Delete(string id) => _store.Delete(id);
 
     /// <summary>The stored text and metadata of a document, or null for an unknown id.</summary>
     public (string Text, string? MetadataJson)? Get(string id) => _store.Document(id);
@@ -124,21 +214,113 @@ public sealed class M3Index : IDisposable
         return Search(encoder.Encode([query])[0], options);
     }
 
-    /// <summary>Searches with an already encoded query (all three representations).</summary>
+    /// <summary>Searches with an already encoded query (the representations the mode needs). Thread-safe.</summary>
     public IReadOnlyList<SearchHit> Search(M3Embedding query, SearchOptions? options = null)
     {
-        _snapshot ??= IndexSnapshot.Load(_store, HiddenSize, Options.ColbertFloat16);
-        return Searcher.Search(_snapshot, query, options ?? new SearchOptions());
+        var reader = Rent();
+        try
+        {
+            using var tx = reader.BeginRead();
+            var snapshot = Current(reader, tx);
+            return Searcher.Search(new SearchContext(snapshot, reader, tx, _vectors, Options.Colbert), query, options ?? new SearchOptions());
+        }
+        finally { _readers.Add(reader); }
     }
 
+    /// <summary>
+    /// Folds the passages committed since the base segment into a new one (postings and HNSW graph), so searches read
+    /// them from memory-mapped files instead of memory. Runs automatically when more than <see cref="TailLimit"/> passages
+    /// wait; one process at a time (others skip it).
+    /// </summary>
+    public void Compact()
+    {
+        if (ReadOnly) return;
+        FileStream? gate;
+        try { gate = new FileStream(Path.Combine(Directory, CompactLockName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException) { return; }
+        using (gate)
+        {
+            var reader = Rent();
+            try
+            {
+                using var tx = reader.BeginRead();
+                var snapshot = Current(reader, tx);
+                tx.Commit();
+                BaseSegment.Build(Directory, _store, _vectors, snapshot.Base);
+            }
+            finally { _readers.Add(reader); }
+        }
+    }
+
+    /// <summary>Rebuilds the base segment from the store when the manifest names one whose files are missing or damaged.</summary>
+    private void RepairBase()
+    {
+        var reader = Rent();
+        try
+        {
+            using var tx = reader.BeginRead();
+            long watermark = reader.State(tx).Base;
+            tx.Commit();
+            if (watermark == 0) return;
+            var segment = BaseSegment.TryOpen(Directory, watermark);
+            if (segment != null) { lock (_segments) _segments.Add(segment); return; }
+            if (ReadOnly) return;
+            // Without a usable segment every passage counts as new: Build writes a complete one from index.db and dense.f32.
+            using var gate = new FileStream(Path.Combine(Directory, CompactLockName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            BaseSegment.Build(Directory, _store, _vectors, null);
+        }
+        finally { _readers.Add(reader); }
+    }
+
+    /// <summary>The snapshot for the state <paramref name="tx"/> sees: the current one, or a refreshed one swapped in.</summary>
+    private IndexSnapshot Current(IndexStore reader, Microsoft.Data.Sqlite.SqliteTransaction tx)
+    {
+        var (generation, watermark, _) = reader.State(tx);
+        var current = Volatile.Read(ref _snapshot);
+        if (current != null && current.Generation == generation && current.Watermark == watermark) return current;
+        lock (_refresh)
+        {
+            current = _snapshot;
+            if (current != null && current.Generation == generation && current.Watermark == watermark) return current;
+            var fresh = IndexSnapshot.Load(reader, tx, _vectors, current != null && current.Generation < generation ? current : null, OpenSegment);
+            if (current == null || fresh.Generation >= current.Generation) Volatile.Write(ref _snapshot, fresh);
+            return fresh;
+        }
+    }
+
+    /// <summary>Opens a base segment; segments stay open until the index is disposed, since searches may still use them.</summary>
+    private BaseSegment? OpenSegment(long watermark)
+    {
+        lock (_segments)
+        {
+            if (_segments.Find(s => s.Watermark == watermark) is { } open) return open;
+            var segment = BaseSegment.TryOpen(Directory, watermark);
+            if (segment != null) _segments.Add(segment);
+            return segment;
+        }
+    }
+
+    private IndexStore Rent() => _readers.TryTake(out var r) ? r : _store.OpenSibling();
+
     /// <summary>SQLite's own consistency check of the index file ("ok" when sound).</summary>
-    public string IntegrityCheck() => _store.IntegrityCheck();
+    public string IntegrityCheck(bool quick = false) => _store.IntegrityCheck(quick);
 
     private void CheckEncoder(M3Encoder encoder)
     {
         if (encoder.HiddenSize != HiddenSize)
             throw new ArgumentException($"the index holds {HiddenSize}-dimensional vectors (model {Model}); the encoder gives {encoder.HiddenSize}");
+        CheckModelKey(encoder.ContentKey);
     }
 
-    public void Dispose() => _store.Dispose();
+    public void Dispose()
+    {
+        while (_readers.TryTake(out var r)) r.Dispose();
+        lock (_segments)
+        {
+            foreach (var s in _segments) s.Dispose();
+            _segments.Clear();
+        }
+        _vectors.Dispose();
+        _store.Dispose();
+    }
 }

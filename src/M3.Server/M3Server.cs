@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using M3.Server.Batching;
-using M3.Server.Endpoints;
 using M3.Server.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -11,80 +8,67 @@ using Microsoft.Extensions.Logging;
 
 namespace M3.Server;
 
-/// <summary>The HTTP server: Kestrel, the endpoints, one batching scheduler, problem-details errors, API key, metrics.</summary>
+/// <summary>
+/// The standalone server of <c>m3 serve</c>: Kestrel with the M3 endpoints (<see cref="M3ServiceCollectionExtensions.AddM3"/>,
+/// <see cref="M3EndpointRouteBuilderExtensions.MapM3Endpoints"/>), the OpenAPI document at <see cref="OpenApiPath"/>,
+/// problem details for unknown paths, and console logging at <see cref="ServerOptions.LogLevel"/>.
+/// </summary>
 public sealed class M3Server : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private readonly EncodeScheduler _scheduler;
+    /// <summary>Where the OpenAPI document of the endpoints is served.</summary>
+    public const string OpenApiPath = "/openapi/v1.json";
 
-    private M3Server(WebApplication app, ModelHost host, EncodeScheduler scheduler, ServerMetrics metrics)
+    private readonly WebApplication _app;
+
+    private M3Server(WebApplication app)
     {
         _app = app;
-        Host = host;
-        _scheduler = scheduler;
-        Metrics = metrics;
+        Host = app.Services.GetRequiredService<ModelHost>();
+        Metrics = app.Services.GetRequiredService<ServerMetrics>();
     }
 
     public ModelHost Host { get; }
+    internal IServiceProvider Services => _app.Services;
     public ServerMetrics Metrics { get; }
 
     /// <summary>The addresses Kestrel listens on (with the real port when 0 was asked for), once started.</summary>
     public IReadOnlyList<string> Addresses => _app.Urls.ToList();
 
-    public static M3Server Create(ServerOptions options)
+    /// <exception cref="ServerOptionsException">An option is out of range, or the model or index folder is missing.</exception>
+    public static M3Server Create(ServerOptions options) => Create(options, null);
+
+    /// <param name="configureServices">Runs before <see cref="M3ServiceCollectionExtensions.AddM3"/>: tests replace its seams there.</param>
+    internal static M3Server Create(ServerOptions options, Action<IServiceCollection>? configureServices)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.WebHost.UseUrls(options.Urls);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        configureServices?.Invoke(builder.Services);
+        builder.Services.AddM3(options);
+        builder.Services.AddOpenApi();
         var app = builder.Build();
-
-        var metrics = new ServerMetrics();
-        var host = new ModelHost(options);
-        var scheduler = new EncodeScheduler((texts, o) => host.Encoder.Encode(texts, o),
-            (text, o) => host.Encoder.Tokenizer.EncodeToIds(text, o.MaxLength).Length, options.QueueCapacity, metrics);
-        var encoding = new Endpoints.Encoding(options, host, scheduler);
-        var modelId = options.ModelId ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(options.ModelDirectory));
 
         app.Use(async (ctx, next) =>
         {
-            var started = Stopwatch.GetTimestamp();
             try
             {
-                if (options.ApiKey is { } key && ctx.Request.Path != "/health"
-                    && ctx.Request.Headers.Authorization.ToString() != "Bearer " + key)
-                    throw new ApiError(401, "missing or wrong API key: send 'Authorization: Bearer <key>'");
                 await next(ctx);
             }
-            catch (ApiError e)
+            catch (Exception e) when (!ctx.Response.HasStarted)
             {
-                await Json.ProblemAsync(ctx, e.Status, e.Message);
-            }
-            catch (BadHttpRequestException e)
-            {
-                await Json.ProblemAsync(ctx, e.StatusCode, e.StatusCode == 413 ? $"the request body is larger than {options.MaxRequestBodyBytes} bytes" : "malformed request");
-            }
-            catch (Exception) when (!ctx.Response.HasStarted)
-            {
-                // Never leak stack traces or paths: the details stay in the server.
-                await Json.ProblemAsync(ctx, 500, "internal error");
-            }
-            finally
-            {
-                metrics.RecordRequest(ctx.GetEndpoint()?.DisplayName is { } n ? n.Split(' ').Last() : "unmatched",
-                    ctx.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                // What the endpoints' own filter did not see (routing, OpenAPI): logged, never shown.
+                app.Logger.LogError(e, "{Method} {Path} failed", ctx.Request.Method, ctx.Request.Path);
+                await Json.ProblemAsync(ctx, 500, "internal error; see the server log");
             }
         });
-
-        app.MapGet("/health", (HttpContext ctx) => host.Ready
-            ? Json.WriteAsync(ctx, w => { w.WriteStartObject(); w.WriteString("status", "ready"); w.WriteEndObject(); })
-            : Json.ProblemAsync(ctx, 503, host.Failure != null ? "the model failed to load" : "the model is loading"));
-        app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4"));
-        EmbeddingEndpoints.Map(app, encoding, host, modelId);
-        SearchEndpoints.Map(app, encoding, host);
-        app.MapFallback(() => Task.FromException(new ApiError(404, "no such endpoint")));
-        return new M3Server(app, host, scheduler, metrics);
+        app.MapOpenApi(OpenApiPath);
+        app.MapM3Endpoints();
+        app.MapFallback(() => Task.FromException(new ApiError(404, "no such endpoint"))).WithM3Errors(app.Services);
+        return new M3Server(app);
     }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
@@ -94,10 +78,6 @@ public sealed class M3Server : IAsyncDisposable
 
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _scheduler.DisposeAsync();
-        await Host.DisposeAsync();
-    }
+    /// <summary>Stops taking work, finishes what is queued, then unloads the model (the container disposes them in that order).</summary>
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
 }

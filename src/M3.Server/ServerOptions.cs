@@ -1,5 +1,6 @@
 using M3.Core.Encoding;
 using M3.Tokenization;
+using Microsoft.Extensions.Logging;
 
 namespace M3.Server;
 
@@ -19,6 +20,11 @@ public sealed record ServerOptions
     /// <summary>Inputs longer than this many tokens are truncated (<see cref="TruncateLongInputs"/>) or rejected with 413.</summary>
     public int MaxTokensPerInput { get; init; } = XlmRobertaTokenizer.DefaultMaxLength;
     public bool TruncateLongInputs { get; init; } = true;
+    /// <summary>
+    /// Tokens one request may have encoded, all inputs together (after truncation); beyond it 413. Bounds how long one
+    /// request holds the encoder: eight inputs of the model's maximum length by default.
+    /// </summary>
+    public int MaxTokensPerRequest { get; init; } = 65_536;
     public long MaxRequestBodyBytes { get; init; } = 16 * 1024 * 1024;
     /// <summary>Texts waiting to be encoded; beyond it requests get 429 with Retry-After.</summary>
     public int QueueCapacity { get; init; } = 4096;
@@ -26,4 +32,6 @@ public sealed record ServerOptions
     public int MaxBatchTokens { get; init; } = M3EncodeOptions.DefaultMaxBatchTokens;
     /// <summary>Texts per forward pass.</summary>
     public int MaxBatchSize { get; init; } = 64;
+    /// <summary>Least severe log level written (console, stderr) by <see cref="M3Server"/>; errors (5xx) are logged with their exception.</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Warning;
 }

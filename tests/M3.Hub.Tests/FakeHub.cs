@@ -37,6 +37,12 @@ internal sealed class FakeHub : IAsyncDisposable
     /// <summary>Serve this file with one byte flipped (same length).</summary>
     public string? CorruptFile { get; set; }
     public bool IgnoreRange { get; set; }
+    /// <summary>Headers sent on every resolve answer in place of the true ones (a hub mirror that lies).</summary>
+    public Dictionary<string, string> HeaderOverrides { get; } = new();
+    /// <summary>Bytes appended to every GET body of this file beyond its declared size.</summary>
+    public (string File, int Bytes)? LongerBody { get; set; }
+    /// <summary>Send bodies without Content-Length (chunked), so only the bytes themselves show a body is too long.</summary>
+    public bool Chunked { get; set; }
     public int Port { get; private set; }
     public string Endpoint => $"http://127.0.0.1:{Port}";
 
@@ -93,7 +99,7 @@ internal sealed class FakeHub : IAsyncDisposable
             return;
         }
         var revision = Uri.UnescapeDataString(parts[3]);
-        var commit = revision == "main" ? repo.Main : revision;
+        var commit = revision == "main" ? repo.Main : repo.Branches.GetValueOrDefault(revision, revision);
         if (!repo.Commits.TryGetValue(commit, out var files))
         {
             Error(response, 404, "RevisionNotFound");
@@ -115,12 +121,25 @@ internal sealed class FakeHub : IAsyncDisposable
             response.Headers["X-Linked-Size"] = content.Length.ToString();
             response.Headers.ETag = "W/\"not-the-blob-name\"";
             response.Headers.Location = $"http://localhost:{Port}/cdn/{sha}/{fileName}";
+            ApplyOverrides(response);
             return;
         }
         response.Headers.ETag = $"\"{GitBlobSha1(content)}\"";
         response.ContentLength = content.Length;
-        if (HttpMethods.IsGet(request.Method)) await response.Body.WriteAsync(content);
+        ApplyOverrides(response);
+        if (!HttpMethods.IsGet(request.Method)) return;
+        content = Lengthen(fileName, content);
+        response.ContentLength = Chunked ? null : content.Length;
+        await response.Body.WriteAsync(content);
     }
+
+    private void ApplyOverrides(HttpResponse response)
+    {
+        foreach (var (name, value) in HeaderOverrides) response.Headers[name] = value;
+    }
+
+    private byte[] Lengthen(string fileName, byte[] content) =>
+        LongerBody is { } longer && longer.File == fileName ? [.. content, .. new byte[longer.Bytes]] : content;
 
     private async Task ServeCdnAsync(HttpContext context, string sha, string fileName)
     {
@@ -131,6 +150,7 @@ internal sealed class FakeHub : IAsyncDisposable
             content = (byte[])content.Clone();
             content[content.Length / 3] ^= 0xFF;
         }
+        content = Lengthen(fileName, content);
         long start = 0;
         var range = context.Request.Headers.Range.ToString();
         CdnRequests.Enqueue((fileName, range));
@@ -141,7 +161,7 @@ internal sealed class FakeHub : IAsyncDisposable
             response.StatusCode = 206;
             response.Headers.ContentRange = $"bytes {start}-{content.Length - 1}/{content.Length}";
         }
-        response.ContentLength = content.Length - start;
+        response.ContentLength = Chunked ? null : content.Length - start;
         if (fileName == DropHalfwayAlways || fileName == DropHalfwayOnce && _dropped.TryAdd(fileName, true))
         {
             await response.Body.WriteAsync(content.AsMemory((int)start, (content.Length - (int)start) / 2));
@@ -177,6 +197,8 @@ internal sealed class FakeRepo(string? token)
     public string? Token { get; } = token;
     public Dictionary<string, Dictionary<string, byte[]>> Commits { get; } = new();
     public string Main { get; private set; } = "";
+    /// <summary>Other names the hub resolves (branches, tags, or whatever a hostile hub accepts) → commit.</summary>
+    public Dictionary<string, string> Branches { get; } = new();
 
     /// <summary>Adds a commit and moves main to it; returns its hash.</summary>
     public string AddCommit(IReadOnlyDictionary<string, byte[]> files)

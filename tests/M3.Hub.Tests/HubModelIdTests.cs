@@ -25,6 +25,15 @@ public sealed class HubModelIdTests
     [InlineData("a/..")]
     [InlineData("a/b@../../etc")]
     [InlineData("a b/c")]
+    [InlineData("a/b@/abs/path")]
+    [InlineData("a/b@refs//pr")]
+    [InlineData("a/b@main/")]
+    [InlineData("a/b@.hidden")]
+    [InlineData("a/b@refs/.x")]
+    [InlineData("a/b@x.lock")]
+    [InlineData("a/b@main\n")]
+    [InlineData("a/b\n")]
+    [InlineData("a/b@ma in")]
     public void Rejects_malformed_ids(string text)
     {
         Assert.False(HubModelId.TryParse(text, out _));

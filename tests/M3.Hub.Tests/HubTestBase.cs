@@ -6,14 +6,16 @@ namespace M3.Hub.Tests;
 public abstract class HubTestBase : IAsyncLifetime
 {
     internal FakeHub Hub { get; private set; } = null!;
-    protected string CacheDir { get; } = TestPaths.NewTempDir("m3hub");
+    /// <summary>The folder around the cache: hostile answers must leave nothing here but the cache itself.</summary>
+    protected string Sandbox { get; } = TestPaths.NewTempDir("m3hub");
+    protected string CacheDir => Path.Combine(Sandbox, "cache");
 
     public async Task InitializeAsync() => Hub = await FakeHub.StartAsync();
 
     public async Task DisposeAsync()
     {
         await Hub.DisposeAsync();
-        Directory.Delete(CacheDir, recursive: true);
+        Directory.Delete(Sandbox, recursive: true);
     }
 
     protected HubOptions Options(string? token = null, bool offline = false) =>

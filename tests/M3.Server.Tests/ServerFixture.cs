@@ -1,5 +1,6 @@
 using M3.Core.Encoding;
 using M3.Tests;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace M3.Server.Tests;
 
@@ -15,16 +16,21 @@ public sealed class ServerFixture : IAsyncLifetime
         await Task.CompletedTask;
     }
 
-    /// <summary>Starts a server with the given option changes and waits until /health says ready.</summary>
-    public async Task<(M3Server Server, HttpClient Client)> StartAsync(Func<ServerOptions, ServerOptions>? configure = null, bool waitReady = true)
+    public ServerOptions Options => new()
     {
-        var options = new ServerOptions
-        {
-            ModelDirectory = TestPaths.TinyM3,
-            Urls = "http://127.0.0.1:0",
-            Encoder = new M3EncoderOptions { CacheDirectory = Cache },
-        };
-        var server = M3Server.Create(configure?.Invoke(options) ?? options);
+        ModelDirectory = TestPaths.TinyM3,
+        Urls = "http://127.0.0.1:0",
+        Encoder = new M3EncoderOptions { CacheDirectory = Cache },
+    };
+
+    /// <summary>
+    /// Starts a server with the given option changes (and seams replaced in <paramref name="services"/>) and, unless
+    /// told not to, waits until the model is loaded.
+    /// </summary>
+    public async Task<(M3Server Server, HttpClient Client)> StartAsync(Func<ServerOptions, ServerOptions>? configure = null,
+        bool waitReady = true, Action<IServiceCollection>? services = null)
+    {
+        var server = M3Server.Create(configure?.Invoke(Options) ?? Options, services);
         await server.StartAsync();
         var client = new HttpClient { BaseAddress = new Uri(server.Addresses[0]) };
         if (waitReady)

@@ -14,19 +14,31 @@ public sealed class ServerTests(ServerFixture fixture) : IClassFixture<ServerFix
 {
     private static readonly string[] Texts = ["Hello world", "Привет, мир", "一个模型同时给出稠密、稀疏和多向量表示。", "", "ok"];
 
-    private static StringContent Body(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
-    private static StringContent Raw(string text) => new(text, Encoding.UTF8, "application/json");
+    internal static StringContent Body(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
+    internal static StringContent Raw(string text) => new(text, Encoding.UTF8, "application/json");
 
-    private static async Task<JsonElement> Json(HttpResponseMessage r)
+    internal static async Task<JsonElement> Json(HttpResponseMessage r)
     {
         using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
         return doc.RootElement.Clone();
     }
 
-    private static void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
+    internal static void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6f, $"[{i}] {actual[i]} vs {expected[i]}");
+    }
+
+    /// <summary>Asserts an RFC 7807 problem of that status whose detail shows no path; returns the detail.</summary>
+    internal static async Task<string> ExpectProblem(HttpStatusCode status, HttpResponseMessage r)
+    {
+        Assert.Equal(status, r.StatusCode);
+        Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
+        var p = await Json(r);
+        Assert.Equal((int)status, p.GetProperty("status").GetInt32());
+        var detail = p.GetProperty("detail").GetString()!;
+        Assert.DoesNotContain("/", detail.Replace("Bearer", "").Replace("/search", ""));
+        return detail;
     }
 
     [Fact]
@@ -107,24 +119,16 @@ public sealed class ServerTests(ServerFixture fixture) : IClassFixture<ServerFix
     {
         var (server, client) = await fixture.StartAsync(o => o with { MaxInputsPerRequest = 4, MaxCharactersPerInput = 100, MaxRequestBodyBytes = 10_000 });
         await using var _ = server;
-        async Task Expect(HttpStatusCode status, HttpResponseMessage r)
-        {
-            Assert.Equal(status, r.StatusCode);
-            Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
-            var p = await Json(r);
-            Assert.Equal((int)status, p.GetProperty("status").GetInt32());
-            Assert.DoesNotContain("/", p.GetProperty("detail").GetString()!.Replace("Bearer", "").Replace("/search", ""));
-        }
-        await Expect(HttpStatusCode.BadRequest, await client.PostAsync("/v1/embeddings", Raw("{not json")));
-        await Expect(HttpStatusCode.BadRequest, await client.PostAsync("/v1/embeddings", Body(new { input = 5 })));
-        await Expect(HttpStatusCode.BadRequest, await client.PostAsync("/v1/embeddings", Body(new { input = new[] { 1, 2 } })));
-        await Expect(HttpStatusCode.BadRequest, await client.PostAsync("/v1/embeddings", Body(new { input = "x", dimensions = 7 })));
-        await Expect(HttpStatusCode.RequestEntityTooLarge, await client.PostAsync("/v1/embeddings", Body(new { input = new[] { "a", "b", "c", "d", "e" } })));
-        await Expect(HttpStatusCode.RequestEntityTooLarge, await client.PostAsync("/embed", Body(new { inputs = new string('x', 101) })));
-        await Expect(HttpStatusCode.RequestEntityTooLarge, await client.PostAsync("/embed", Raw("{\"inputs\": \"" + new string('x', 20_000) + "\"}")));
-        await Expect(HttpStatusCode.UnprocessableEntity, await client.PostAsync("/embed", Body(new { inputs = "x", dense = false, sparse = false })));
-        await Expect(HttpStatusCode.NotFound, await client.GetAsync("/no/such/endpoint"));
-        await Expect(HttpStatusCode.NotFound, await client.PostAsync("/search", Body(new { query = "x" })));
+        await ExpectProblem(HttpStatusCode.BadRequest, await client.PostAsync("/v1/embeddings", Raw("{not json")));
+        await ExpectProblem(HttpStatusCode.BadRequest, await client.PostAsync("/v1/embeddings", Body(new { input = 5 })));
+        await ExpectProblem(HttpStatusCode.BadRequest, await client.PostAsync("/v1/embeddings", Body(new { input = new[] { 1, 2 } })));
+        await ExpectProblem(HttpStatusCode.BadRequest, await client.PostAsync("/v1/embeddings", Body(new { input = "x", dimensions = 7 })));
+        await ExpectProblem(HttpStatusCode.RequestEntityTooLarge, await client.PostAsync("/v1/embeddings", Body(new { input = new[] { "a", "b", "c", "d", "e" } })));
+        await ExpectProblem(HttpStatusCode.RequestEntityTooLarge, await client.PostAsync("/embed", Body(new { inputs = new string('x', 101) })));
+        await ExpectProblem(HttpStatusCode.RequestEntityTooLarge, await client.PostAsync("/embed", Raw("{\"inputs\": \"" + new string('x', 20_000) + "\"}")));
+        await ExpectProblem(HttpStatusCode.UnprocessableEntity, await client.PostAsync("/embed", Body(new { inputs = "x", dense = false, sparse = false })));
+        await ExpectProblem(HttpStatusCode.NotFound, await client.GetAsync("/no/such/endpoint"));
+        await ExpectProblem(HttpStatusCode.NotFound, await client.PostAsync("/search", Body(new { query = "x" })));
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/embeddings", Body(new { input = "still serving" }))).StatusCode);
         var metrics = await client.GetStringAsync("/metrics");
         Assert.Contains("m3_requests_total{endpoint=\"/v1/embeddings\",status=\"400\"} 4", metrics);
@@ -152,34 +156,5 @@ public sealed class ServerTests(ServerFixture fixture) : IClassFixture<ServerFix
         Assert.Equal((HttpStatusCode)429, r.StatusCode);
         Assert.True(r.Headers.RetryAfter != null);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/embeddings", Body(new { input = new[] { "a", "b", "c" } }))).StatusCode);
-    }
-
-    [Fact]
-    public async Task Health_is_503_until_the_model_is_loaded()
-    {
-        var (server, client) = await fixture.StartAsync(o => o with { ModelDirectory = Path.Combine(fixture.Cache, "missing-model") }, waitReady: false);
-        await using var _ = server;
-        await server.Host.Loading;
-        var health = await client.GetAsync("/health");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
-        Assert.DoesNotContain("missing-model", await health.Content.ReadAsStringAsync());
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.PostAsync("/v1/embeddings", Body(new { input = "x" }))).StatusCode);
-        var (ready, readyClient) = await fixture.StartAsync();
-        await using var __ = ready;
-        Assert.Equal(HttpStatusCode.OK, (await readyClient.GetAsync("/health")).StatusCode);
-    }
-
-    [Fact]
-    public async Task Shutdown_lets_in_flight_requests_finish()
-    {
-        var (server, client) = await fixture.StartAsync();
-        var texts = Enumerable.Range(0, 200).Select(i => string.Concat(Enumerable.Repeat($"word{i} ", 200))).ToArray();
-        var inFlight = client.PostAsync("/v1/embeddings", Body(new { input = texts.Take(100).ToArray() }));
-        await Task.Delay(50);
-        await server.StopAsync();
-        var r = await inFlight;
-        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-        Assert.Equal(100, (await Json(r)).GetProperty("data").GetArrayLength());
-        await server.DisposeAsync();
     }
 }

@@ -17,15 +17,16 @@ public sealed record BenchSettings
 
     public bool SkipPeers { get; init; }
 
-    public int ShortTexts => Quick ? 400 : 2000;
+    /// <summary>Short texts: --quick takes a subset small enough for three rounds in under five minutes.</summary>
+    public int ShortTexts => Quick ? 120 : 2000;
 
-    /// <summary>Timed passes per engine and workload (ours and the export; the PyTorch script times one), best kept.</summary>
-    public int Repeats { get; init; }
+    /// <summary>Rounds of one timed pass per engine and workload; ratios are computed per round, reported as median and range.</summary>
+    public int Rounds { get; init; }
 
-    public int EffectiveRepeats => Repeats > 0 ? Repeats : Quick ? 1 : 2;
+    public int EffectiveRounds => Rounds > 0 ? Rounds : 3;
 
     public const string Usage =
-        "usage: M3.Bench [--quick] [--threads N] [--seed N] [--cache DIR] [--json PATH] [--skip-peers] [--repeats N]";
+        "usage: M3.Bench [--quick] [--threads N] [--seed N] [--cache DIR] [--json PATH] [--skip-peers] [--rounds N]";
 
     public static BenchSettings Parse(IReadOnlyList<string> args)
     {
@@ -41,7 +42,7 @@ public sealed record BenchSettings
                 "--cache" => s with { CacheRoot = Path.GetFullPath(Value()) },
                 "--json" => s with { JsonPath = Path.GetFullPath(Value()) },
                 "--skip-peers" => s with { SkipPeers = true },
-                "--repeats" => s with { Repeats = PositiveInt(Value(), "--repeats") },
+                "--rounds" => s with { Rounds = PositiveInt(Value(), "--rounds") },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}"),
             };
         }

@@ -12,16 +12,16 @@ public static class BenchTable
         var m = r.Machine;
         console.WriteLine($"BGE-M3 encoder benchmark{(r.Quick ? " (--quick)" : "")}, {r.Date:yyyy-MM-dd HH:mm} UTC");
         console.WriteLine($"{m.Cpu}, {m.LogicalCores} logical cores [{m.CpuFlags}], {m.MemoryGiB} GiB; {m.Os}; {m.Runtime}; ONNX Runtime {m.OnnxRuntime}; {m.Threads} threads");
-        console.WriteLine($"ours and the export: best of {r.Repeats} timed pass(es) after a warm-up; PyTorch: one pass after a warm-up batch");
-        console.WriteLine($"fp32 MatMul ceiling through ONNX Runtime: {(r.CeilingGflops is { } c ? $"{c:F0} GFLOP/s" : "not measured")}");
+        console.WriteLine($"{r.Rounds} rounds, each one timed pass per engine and workload in turn (after a warm-up); rates: the median pass; ratios: per round, median (min–max)");
+        console.WriteLine($"fp32 MatMul ceiling through ONNX Runtime: {(r.CeilingGflops is { } c ? $"{c:F0} GFLOP/s (rounds: {string.Join(", ", r.CeilingRounds.Select(x => x.ToString("F0")))})" : "not measured")}");
         foreach (var (name, w) in r.Workloads)
             console.WriteLine($"workload {name}: {w.Texts} texts, {w.Tokens} tokens ({w.MinTokens}–{w.MaxTokens} per text), batches of ≤{w.BatchSize}{(w.MaxBatchTokens is { } b ? $" and ≤{b} padded tokens" : "")}");
 
-        var table = new Table().AddColumns("engine", "workload", "tokens/s", "texts/s", "seconds", "padding", "GFLOP/s", "of ceiling", "peak RSS");
+        var table = new Table().AddColumns("engine", "workload", "tokens/s", "texts/s", "seconds (rounds)", "padding", "GFLOP/s", "of ceiling", "peak RSS");
         foreach (var (_, e) in r.Engines)
         {
             foreach (var (workload, t) in e.Workloads)
-                table.AddRow(e.Engine, workload, $"{t.TokensPerSecond:F0}", $"{t.TextsPerSecond:F1}", $"{t.Seconds:F1}", $"{t.PaddingWaste:P1}",
+                table.AddRow(e.Engine, workload, $"{t.TokensPerSecond:F0}", $"{t.TextsPerSecond:F1}", string.Join(" ", t.RoundSeconds.Select(x => x.ToString("F1"))), $"{t.PaddingWaste:P1}",
                     $"{t.Gflops:F0}", r.CeilingGflops is { } ceiling ? $"{t.Gflops / ceiling:P0}" : "-", $"{e.PeakRssBytes / (double)(1 << 20):F0} MiB");
         }
         console.Write(table);
@@ -36,7 +36,7 @@ public static class BenchTable
         var ratios = new Table().AddColumns("mode", "workload", "× plain ONNX export", "× PyTorch eager");
         foreach (var (mode, perWorkload) in r.Ratios)
             foreach (var (workload, p) in perWorkload)
-                ratios.AddRow(mode, workload, Format(p.VsOrtExport), Format(p.VsTorch));
+                ratios.AddRow(mode, workload, p.VsOrtExport?.ToString() ?? "-", p.VsTorch?.ToString() ?? "-");
         console.Write(ratios);
 
         var fidelity = new Table().AddColumns("int8 vs fp32", "texts", "mean dense cos", "min dense cos", "max ColBERT score diff", "max sparse weight diff");
@@ -48,6 +48,4 @@ public static class BenchTable
         console.Write(fidelity);
         foreach (var note in r.Notes) console.WriteLine("note: " + note);
     }
-
-    private static string Format(double? ratio) => ratio is { } x ? $"{x:F2}×" : "-";
 }

@@ -25,7 +25,7 @@ public static class EncoderBenchmark
         {
             Workloads.ShortTexts(golden, settings.ShortTexts),
             settings.Quick
-                ? Workloads.Documents(golden, skip: 2000, count: 24, minTokens: 300, maxTokens: 500, maxBatchTokens: 4096)
+                ? Workloads.Documents(golden, skip: 2000, count: 8, minTokens: 300, maxTokens: 500, maxBatchTokens: 4096)
                 : Workloads.Documents(golden, skip: 2000, count: 24, minTokens: 300, maxTokens: 2000, maxBatchTokens: 4096),
         };
         var work = Directory.CreateTempSubdirectory("m3-bench-");
@@ -42,7 +42,7 @@ public static class EncoderBenchmark
             {
                 Machine = MachineDescription.Current(settings.Threads),
                 Quick = settings.Quick,
-                Repeats = settings.EffectiveRepeats,
+                Rounds = settings.EffectiveRounds,
                 Checkpoint = model,
                 Workloads = workloads.ToDictionary(w => w.Name, w => new WorkloadInfo(w.Texts.Count, lengths[w.Name].Sum(), lengths[w.Name].Min(), lengths[w.Name].Max(), w.BatchSize, w.MaxBatchTokens)),
             };
@@ -59,23 +59,12 @@ public static class EncoderBenchmark
 
             log.WriteLine("measuring matrix-product kernels (fp32 ceiling, int8 choices) through ONNX Runtime ...");
             report.Kernels = Attempt(report, "kernel rates", () => MatMulCeiling.Kernels(settings.Threads)) ?? [];
-            report.CeilingGflops = report.Kernels.Count > 0 ? MatMulCeiling.Ceiling(report.Kernels) : null;
 
             var engines = new List<string> { EngineWorker.OursFp32, EngineWorker.OursInt8 };
             if (peers is not null && exportError is null) engines.Add(EngineWorker.OrtExport);
-            foreach (var engine in engines)
-            {
-                log.WriteLine($"running {engine} ...");
-                report.Engines[engine] = RunWorker(engine, model, work.FullName, settings, workloads, textsFiles, config, lengths);
-            }
-            if (peers is not null)
-            {
-                // --quick times PyTorch on the short texts only: its one JSON line compares with PyTorch there alone, and eager
-                // PyTorch on the documents would take half of the five minutes by itself.
-                var torchWorkloads = settings.Quick ? workloads.Where(w => w.Name == Workloads.Short).ToArray() : workloads;
-                log.WriteLine($"running PyTorch eager ({string.Join(", ", torchWorkloads.Select(w => w.Name))}) ...");
-                report.Engines["torch"] = RunTorch(peers, model, settings.Threads, torchWorkloads, textsFiles, config, lengths);
-            }
+            // --quick times PyTorch on the short texts only: eager PyTorch on the documents would take most of its five minutes.
+            var torchWorkloads = peers is null ? [] : settings.Quick ? workloads.Where(w => w.Name == Workloads.Short).ToArray() : workloads;
+            RunRounds(report, settings, engines, peers, torchWorkloads, workloads, textsFiles, work.FullName, model, config, lengths, log);
 
             log.WriteLine("comparing int8 with fp32 ...");
             report.Fidelity["tiny"] = Attempt(report, "tiny fidelity", () => TinyFidelity.Measure(fixture, settings.Threads));
@@ -104,51 +93,95 @@ public static class EncoderBenchmark
         return workloads.ToDictionary(w => w.Name, w => w.Texts.Select(t => tokenizer.Encode(t, XlmRobertaTokenizer.DefaultMaxLength).Ids.Length).ToArray());
     }
 
-    private static EngineResult RunWorker(string engine, string model, string workDir, BenchSettings settings, IReadOnlyList<Workload> workloads,
-        IReadOnlyDictionary<string, string> textsFiles, M3Config config, IReadOnlyDictionary<string, int[]> lengths)
+    /// <summary>
+    /// The timed rounds: each measures the fp32 ceiling, then every workload on every engine in turn (ours fp32, ours int8,
+    /// the export, PyTorch), so that ratios compare passes a few minutes apart at most and a busy minute on a shared machine
+    /// shows as one outlying round instead of moving one engine's only number. Our engines and the export each run in one
+    /// worker process for the whole benchmark (one load, their own peak RSS); PyTorch's script loads in each round.
+    /// </summary>
+    private static void RunRounds(BenchReport report, BenchSettings settings, IReadOnlyList<string> engines, PythonPeers? peers,
+        IReadOnlyList<Workload> torchWorkloads, IReadOnlyList<Workload> workloads, IReadOnlyDictionary<string, string> textsFiles,
+        string workDir, string model, M3Config config, IReadOnlyDictionary<string, int[]> lengths, TextWriter log)
     {
-        var (file, prefix) = SelfCommand();
-        string[] args = [.. prefix, "--worker", engine, model, workDir, settings.Threads.ToString(), settings.EffectiveRepeats.ToString(), .. workloads.Select(w => EngineWorker.FormatWorkload(w, textsFiles[w.Name]))];
-        var run = PythonPeers.RunProcess(file, args, TimeSpan.FromMinutes(60));
-        var last = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
-        if (run.ExitCode != 0 || last is null)
-            return EngineResult.Failed(engine, FirstErrorLine(run.Error));
-        var worker = JsonSerializer.Deserialize<EngineReport>(last)!;
-        var result = new EngineResult { Engine = engine, LoadSeconds = worker.LoadSeconds, PeakRssBytes = worker.PeakRssBytes };
-        foreach (var r in worker.Runs)
-            result.Workloads[r.Workload] = new Throughput(r.Texts, r.Tokens, r.PaddedTokens, r.Seconds, ModelFlops.ForTexts(config, lengths[r.Workload])) { SummaryFile = r.SummaryFile };
-        return result;
-    }
-
-    private static EngineResult RunTorch(PythonPeers peers, string model, int threads, IReadOnlyList<Workload> workloads,
-        IReadOnlyDictionary<string, string> textsFiles, M3Config config, IReadOnlyDictionary<string, int[]> lengths)
-    {
-        var result = new EngineResult { Engine = "torch" };
-        foreach (var w in workloads)
+        string[] workerArgs = [model, workDir, settings.Threads.ToString(), .. workloads.Select(w => EngineWorker.FormatWorkload(w, textsFiles[w.Name]))];
+        var workers = engines.Select(e => new WorkerProcess(e, workerArgs)).ToList();
+        var seconds = new Dictionary<(string Engine, string Workload), List<double>>();
+        foreach (var e in engines) report.Engines[e] = new EngineResult { Engine = e };
+        if (torchWorkloads.Count > 0) report.Engines["torch"] = new EngineResult { Engine = "torch" };
+        try
         {
-            try
+            for (var round = 1; round <= settings.EffectiveRounds; round++)
             {
-                // The script batches by count only; documents get fewer per batch so 16 long ones are not padded to the longest.
-                var batchSize = w.MaxBatchTokens is { } budget ? Math.Max(1, budget / Math.Max(1, lengths[w.Name].Max())) : w.BatchSize;
-                var run = peers.RunTorch(model, textsFiles[w.Name], threads, batchSize);
-                var padded = M3.Core.Encoding.BatchPlan.Create(lengths[w.Name], batchSize, null).PaddedTokens;
-                result.Workloads[w.Name] = new Throughput(run.Texts, run.Tokens, padded, run.Seconds, ModelFlops.ForTexts(config, lengths[w.Name]));
-                result.PeakRssBytes = Math.Max(result.PeakRssBytes, run.PeakRssBytes);
-                result.Version = run.Version;
+                var ceiling = Attempt(report, $"round {round} ceiling", () => (double?)MatMulCeiling.Fp32Ceiling(settings.Threads));
+                if (ceiling is { } c) report.CeilingRounds.Add(c);
+                log.WriteLine($"round {round}/{settings.EffectiveRounds}: fp32 ceiling {ceiling:F0} GFLOP/s");
+                foreach (var w in workloads)
+                {
+                    foreach (var worker in workers)
+                    {
+                        if (worker.Run(w.Name) is not { } run) continue;
+                        log.WriteLine($"  {w.Name} {worker.Engine}: {run.Seconds:F1} s");
+                        Record(report.Engines[worker.Engine], seconds, w.Name, run.Texts, run.Tokens, run.PaddedTokens, run.Seconds, config, lengths);
+                    }
+                    if (torchWorkloads.Contains(w) && report.Engines["torch"].Error is null)
+                        RunTorch(peers!, report.Engines["torch"], seconds, model, settings.Threads, w, textsFiles, config, lengths, log);
+                }
             }
-            catch (Exception e)
+            foreach (var worker in workers)
             {
-                result.Error = e.Message;
+                var result = report.Engines[worker.Engine];
+                if (worker.Finish() is { } finished)
+                {
+                    result.LoadSeconds = finished.LoadSeconds;
+                    result.PeakRssBytes = finished.PeakRssBytes;
+                    result.SummaryFiles = finished.SummaryFiles;
+                }
+                result.Error = worker.Error;
             }
         }
-        return result;
+        finally
+        {
+            foreach (var worker in workers) worker.Dispose();
+        }
+    }
+
+    private static void Record(EngineResult result, Dictionary<(string, string), List<double>> seconds, string workload,
+        int texts, long tokens, long paddedTokens, double passSeconds, M3Config config, IReadOnlyDictionary<string, int[]> lengths)
+    {
+        if (!seconds.TryGetValue((result.Engine, workload), out var rounds))
+        {
+            seconds[(result.Engine, workload)] = rounds = [];
+            result.Workloads[workload] = new Throughput(texts, tokens, paddedTokens, rounds, ModelFlops.ForTexts(config, lengths[workload]));
+        }
+        rounds.Add(passSeconds);
+    }
+
+    /// <summary>One PyTorch pass; after a failure PyTorch sits out the remaining rounds, so its rounds stay aligned with ours.</summary>
+    private static void RunTorch(PythonPeers peers, EngineResult result, Dictionary<(string, string), List<double>> seconds, string model,
+        int threads, Workload w, IReadOnlyDictionary<string, string> textsFiles, M3Config config, IReadOnlyDictionary<string, int[]> lengths, TextWriter log)
+    {
+        try
+        {
+            // The script batches by count only; documents get fewer per batch so 16 long ones are not padded to the longest.
+            var batchSize = w.MaxBatchTokens is { } budget ? Math.Max(1, budget / Math.Max(1, lengths[w.Name].Max())) : w.BatchSize;
+            var run = peers.RunTorch(model, textsFiles[w.Name], threads, batchSize);
+            var padded = M3.Core.Encoding.BatchPlan.Create(lengths[w.Name], batchSize, null).PaddedTokens;
+            log.WriteLine($"  {w.Name} torch: {run.Seconds:F1} s");
+            Record(result, seconds, w.Name, run.Texts, run.Tokens, padded, run.Seconds, config, lengths);
+            result.PeakRssBytes = Math.Max(result.PeakRssBytes, run.PeakRssBytes);
+            result.Version = run.Version;
+        }
+        catch (Exception e)
+        {
+            result.Error = e.Message;
+        }
     }
 
     private static Fidelity? FullSizeFidelity(BenchReport report, IReadOnlyList<Workload> workloads)
     {
         if (!report.Engines.TryGetValue(EngineWorker.OursFp32, out var fp32) || !report.Engines.TryGetValue(EngineWorker.OursInt8, out var int8)) return null;
         if (fp32.Error is not null || int8.Error is not null) return null;
-        var summaries = workloads.Select(w => (OutputSummary.Read(fp32.Workloads[w.Name].SummaryFile!), OutputSummary.Read(int8.Workloads[w.Name].SummaryFile!))).ToList();
+        var summaries = workloads.Select(w => (OutputSummary.Read(fp32.SummaryFiles[w.Name]), OutputSummary.Read(int8.SummaryFiles[w.Name]))).ToList();
         var reference = new OutputSummary([.. summaries.SelectMany(s => s.Item1.Dense)], [.. summaries.SelectMany(s => s.Item1.Sparse)], [.. summaries.SelectMany(s => s.Item1.ColbertNextScores)]);
         var other = new OutputSummary([.. summaries.SelectMany(s => s.Item2.Dense)], [.. summaries.SelectMany(s => s.Item2.Sparse)], [.. summaries.SelectMany(s => s.Item2.ColbertNextScores)]);
         return Fidelity.Compare(reference, other);
@@ -162,21 +195,6 @@ public static class EncoderBenchmark
             report.Notes.Add($"{what} failed: {e.GetType().Name}: {e.Message}");
             return default;
         }
-    }
-
-    private static string FirstErrorLine(string stderr) =>
-        stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .FirstOrDefault(l => l.StartsWith("Unhandled exception", StringComparison.Ordinal) || l.Contains("Exception:", StringComparison.Ordinal))
-        ?? stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "worker failed without output";
-
-    /// <summary>How to start this benchmark again as a worker: the apphost directly, or dotnet with the entry assembly.</summary>
-    /// <summary>How to start this benchmark again as a worker process: the apphost, or dotnet with this assembly.</summary>
-    internal static (string File, string[] Prefix) SelfCommand()
-    {
-        var process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot locate the running executable");
-        return Path.GetFileNameWithoutExtension(process) == "dotnet"
-            ? (process, [typeof(EncoderBenchmark).Assembly.Location])
-            : (process, []);
     }
 
     private static string RepositoryRoot()

@@ -5,28 +5,35 @@ using M3.Core.Representations;
 
 namespace M3.Bench.Encoder;
 
-/// <summary>What one engine did on one workload.</summary>
-public sealed record WorkloadRun(string Workload, int Texts, long Tokens, long PaddedTokens, double Seconds, string? SummaryFile);
-
-/// <summary>What one engine process reports: its runs, its load time and its peak resident set (VmHWM, whole process).</summary>
-public sealed record EngineReport(string Engine, double LoadSeconds, long PeakRssBytes, IReadOnlyList<WorkloadRun> Runs);
+/// <summary>One timed pass of one engine over one workload.</summary>
+public sealed record WorkloadRun(string Workload, int Texts, long Tokens, long PaddedTokens, double Seconds);
 
 /// <summary>
-/// Runs one engine in its own process, so each engine's peak RSS is its own (read from /proc/self/status VmHWM at the end;
-/// it includes loading, which for our engine means building or reading the cached graph). The parent starts this as
-/// <c>M3.Bench --worker ENGINE MODEL OUT_DIR THREADS REPEATS [WORKLOAD=TEXTS_FILE=BATCH=BUDGET]...</c> and reads the last stdout line.
+/// What one engine process reports when it finishes: its load time, its peak resident set (VmHWM, whole process) and,
+/// per workload, the file holding a summary of its last pass's outputs (for the int8-against-fp32 comparison).
+/// </summary>
+public sealed record EngineReport(string Engine, double LoadSeconds, long PeakRssBytes, IReadOnlyDictionary<string, string> SummaryFiles);
+
+/// <summary>
+/// Runs one engine in its own process, kept alive across the benchmark's rounds, so each engine's peak RSS is its own (read
+/// from /proc/self/status VmHWM at the end; it includes loading, which for our engine means building or reading the cached
+/// graph) and it loads once. The parent starts this as <c>M3.Bench --worker ENGINE MODEL OUT_DIR THREADS
+/// [WORKLOAD=TEXTS_FILE=BATCH=BUDGET]...</c> and drives it over stdin: <c>run WORKLOAD</c> times one pass (after an untimed
+/// warm-up the first time) and answers one <see cref="WorkloadRun"/> line; <c>finish</c> answers the <see cref="EngineReport"/>
+/// and exits. Answers start with <see cref="AnswerPrefix"/>, so nothing else a library prints to stdout is mistaken for one.
 /// </summary>
 public static class EngineWorker
 {
     public const string Flag = "--worker";
+    public const string AnswerPrefix = "m3-bench-worker: ";
 
     /// <summary>Engine names: ours at each precision, and the plain export timed on ONNX Runtime.</summary>
     public const string OursFp32 = "ours-fp32", OursInt8 = "ours-int8", OrtExport = "ort-export";
 
     public static int Run(string[] args)
     {
-        var (engine, model, outDir, threads, repeats) = (args[0], args[1], args[2], int.Parse(args[3]), int.Parse(args[4]));
-        var workloads = args[5..].Select(ParseWorkload).ToList();
+        var (engine, model, outDir, threads) = (args[0], args[1], args[2], int.Parse(args[3]));
+        var workloads = args[4..].Select(ParseWorkload).ToDictionary(w => w.Name);
         var load = Stopwatch.StartNew();
         using IEngine runner = engine switch
         {
@@ -36,31 +43,38 @@ public static class EngineWorker
             _ => throw new ArgumentException($"unknown engine '{engine}'"),
         };
         var loadSeconds = load.Elapsed.TotalSeconds;
-        var runs = new List<WorkloadRun>();
-        foreach (var w in workloads)
+        var plans = new Dictionary<string, BatchPlan>();
+        var last = new Dictionary<string, IReadOnlyList<M3Embedding>?>();
+        while (Console.ReadLine() is { } command)
         {
-            var lengths = runner.TokenCounts(w.Texts);
-            var plan = BatchPlan.Create(lengths, w.BatchSize, w.MaxBatchTokens);
-            runner.WarmUp(w);
-            // Best of several passes: other processes share the machine, and the fastest pass is the one they disturbed least.
-            IReadOnlyList<M3Embedding>? embeddings = null;
-            var seconds = double.MaxValue;
-            for (var pass = 0; pass < repeats; pass++)
+            if (command == "finish") break;
+            var name = command.StartsWith("run ", StringComparison.Ordinal) ? command[4..] : throw new ArgumentException($"unknown worker command '{command}'");
+            var w = workloads.GetValueOrDefault(name) ?? throw new ArgumentException($"unknown workload '{name}'");
+            if (!plans.TryGetValue(name, out var plan))
             {
-                var watch = Stopwatch.StartNew();
-                embeddings = runner.Encode(w);
-                seconds = Math.Min(seconds, watch.Elapsed.TotalSeconds);
+                plans[name] = plan = BatchPlan.Create(runner.TokenCounts(w.Texts), w.BatchSize, w.MaxBatchTokens);
+                runner.WarmUp(w);
             }
-            string? file = null;
-            if (embeddings is not null)
-            {
-                file = Path.Combine(outDir, $"{engine}-{w.Name}.bin");
-                OutputSummary.From(embeddings).Write(file);
-            }
-            runs.Add(new(w.Name, w.Texts.Count, plan.RealTokens, plan.PaddedTokens, seconds, file));
+            var watch = Stopwatch.StartNew();
+            last[name] = runner.Encode(w);
+            var seconds = watch.Elapsed.TotalSeconds;
+            Answer(new WorkloadRun(name, w.Texts.Count, plan.RealTokens, plan.PaddedTokens, seconds));
         }
-        Console.WriteLine(JsonSerializer.Serialize(new EngineReport(engine, loadSeconds, PeakRss(), runs)));
+        var files = new Dictionary<string, string>();
+        foreach (var (name, embeddings) in last)
+        {
+            if (embeddings is null) continue;
+            files[name] = Path.Combine(outDir, $"{engine}-{name}.bin");
+            OutputSummary.From(embeddings).Write(files[name]);
+        }
+        Answer(new EngineReport(engine, loadSeconds, PeakRss(), files));
         return 0;
+    }
+
+    private static void Answer<T>(T value)
+    {
+        Console.WriteLine(AnswerPrefix + JsonSerializer.Serialize(value));
+        Console.Out.Flush();
     }
 
     /// <summary>Encodes <see cref="Workload"/>s as the parent passes them: NAME=TEXTS_FILE=BATCH_SIZE=BUDGET (0 = none).</summary>

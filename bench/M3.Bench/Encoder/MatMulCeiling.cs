@@ -11,9 +11,11 @@ namespace M3.Bench.Encoder;
 public static class MatMulCeiling
 {
     private const int Tokens = 2048, Hidden = 1024, Intermediate = 4096;
+    private const int Int64Type = 7; // ONNX TensorProto INT64
 
-    /// <summary>The fp32 ceiling: the best fp32 rate among measured kernels.</summary>
-    public static double Ceiling(IEnumerable<KernelRate> kernels) => kernels.Where(k => k.Kernel.StartsWith("fp32")).Max(k => k.Gflops);
+    /// <summary>The fp32 ceiling: fp32 MatMul's better rate of the two feed-forward shapes.</summary>
+    public static double Fp32Ceiling(int threads) =>
+        Math.Max(Rate(Fp32(Hidden, Intermediate), Hidden, Intermediate, threads), Rate(Fp32(Intermediate, Hidden), Intermediate, Hidden, threads));
 
     /// <summary>Effective GFLOP/s (2·M·K·N per second) of each kernel on both shapes, for choosing the int8 kernel.</summary>
     public static List<KernelRate> Kernels(int threads)
@@ -24,6 +26,8 @@ public static class MatMulCeiling
             rows.Add(new("fp32 MatMul", k, n, Rate(Fp32(k, n), k, n, threads)));
             rows.Add(new("int8 DynamicQuantizeMatMul", k, n, Rate(DynamicQuantizeMatMul(k, n), k, n, threads)));
             rows.Add(new("int8 MatMulInteger", k, n, Rate(MatMulInteger(k, n), k, n, threads)));
+            rows.Add(new("int8 DynamicQuantizeMatMul + bias", k, n, Rate(DynamicQuantizeMatMul(k, n, withBias: true), k, n, threads)));
+            rows.Add(new("int8 per-row scales + bias", k, n, Rate(PerRowInt8(k, n), k, n, threads)));
             foreach (var (block, level) in new[] { (128, 0), (128, 4), (32, 4) })
                 rows.Add(new($"int8 MatMulNBits (block {block}, accuracy {level})", k, n, Rate(MatMulNBits(k, n, block, level), k, n, threads)));
         }
@@ -36,12 +40,41 @@ public static class MatMulCeiling
         .Node("MatMul", ["a", "b"], ["y"])
         .ToModel();
 
-    private static byte[] DynamicQuantizeMatMul(int k, int n) => new MicroGraph()
+    private static byte[] DynamicQuantizeMatMul(int k, int n, bool withBias = false)
+    {
+        var g = new MicroGraph()
+            .Input("a", "m", k).Output("y", "m", n)
+            .Initializer("b", MicroGraph.Int8, [k, n], RandomBytes(k * n))
+            .Initializer("scale", [n], Enumerable.Repeat(0.02f / 127, n).ToArray())
+            .Initializer("zero", MicroGraph.Int8, [n], new byte[n]);
+        if (withBias) g.Initializer("bias", [n], Random(n, 0.1f));
+        return g.Node("DynamicQuantizeMatMul", withBias ? ["a", "b", "scale", "zero", "bias"] : ["a", "b", "scale", "zero"], ["y"], "com.microsoft").ToModel();
+    }
+
+    /// <summary>
+    /// Activations quantized per row (per token) instead of per tensor, so a token's result does not depend on the rest of
+    /// its batch: symmetric scale max|row| / 127, stored as uint8 around a zero point of 128 so that the fast u8×s8 kernel
+    /// applies; the integer product is scaled per column inside MatMulIntegerToFloat, per row and biased after it.
+    /// </summary>
+    private static byte[] PerRowInt8(int k, int n) => new MicroGraph()
         .Input("a", "m", k).Output("y", "m", n)
         .Initializer("b", MicroGraph.Int8, [k, n], RandomBytes(k * n))
         .Initializer("scale", [n], Enumerable.Repeat(0.02f / 127, n).ToArray())
-        .Initializer("zero", MicroGraph.Int8, [n], new byte[n])
-        .Node("DynamicQuantizeMatMul", ["a", "b", "scale", "zero"], ["y"], "com.microsoft")
+        .Initializer("bias", [n], Random(n, 0.1f))
+        .Initializer("one", [], [1f])
+        .Initializer("max_int8", [], [127f])
+        .Initializer("zero128", MicroGraph.UInt8, [], [128])
+        .Initializer("axis1", Int64Type, [1], BitConverter.GetBytes(1L))
+        .Node("Abs", ["a"], ["abs"])
+        .Node("ReduceMax", ["abs", "axis1"], ["max"], "", ("keepdims", 0))
+        .Node("Div", ["max", "max_int8"], ["rowscale"])
+        .Node("Shape", ["rowscale"], ["rows"])
+        .Node("Expand", ["zero128", "rows"], ["rowzero"])
+        .Node("QuantizeLinear", ["a", "rowscale", "rowzero"], ["aq"], "", ("axis", 0))
+        .Node("MatMulIntegerToFloat", ["aq", "b", "one", "scale", "zero128"], ["acc"], "com.microsoft")
+        .Node("Unsqueeze", ["rowscale", "axis1"], ["rowscale2"])
+        .Node("Mul", ["acc", "rowscale2"], ["scaled"])
+        .Node("Add", ["scaled", "bias"], ["y"])
         .ToModel();
 
     private static byte[] MatMulInteger(int k, int n) => new MicroGraph()
@@ -81,7 +114,7 @@ public static class MatMulCeiling
         return 2.0 * Tokens * k * n / best / 1e9;
     }
 
-    private static float[] Random(int count, float scale)
+    internal static float[] Random(int count, float scale)
     {
         var rng = new Random(7);
         var values = new float[count];

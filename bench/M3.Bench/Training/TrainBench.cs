@@ -83,7 +83,7 @@ public static class TrainBench
 
     private static TrainWorkerReport Worker(string model, string data, int steps, int subBatch)
     {
-        var (file, prefix) = EncoderBenchmark.SelfCommand();
+        var (file, prefix) = WorkerProcess.SelfCommand();
         var run = PythonPeers.RunProcess(file, [.. prefix, TrainWorker.Command, model, data, steps.ToString(), Batch.ToString(), Group.ToString(), subBatch.ToString()],
             TimeSpan.FromMinutes(60));
         if (run.ExitCode != 0) throw new InvalidOperationException($"train worker failed (exit {run.ExitCode}): {run.Error.Trim().Split('\n').LastOrDefault()}");

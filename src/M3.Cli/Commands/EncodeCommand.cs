@@ -36,9 +36,14 @@ public static class EncodeCommand
         return command;
     }
 
+    /// <summary>An input line's "id" (string or number), passed through so the output can be indexed with 'm3 index add --representations'.</summary>
+    private static string? Id(System.Text.Json.JsonElement line) =>
+        line.TryGetProperty("id", out var id) && id.ValueKind is System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Number ? id.ToString() : null;
+
     private static int Execute(string modelArg, string inputPath, string? outputPath, M3EncodeOptions options, M3Precision precision)
     {
-        var texts = JsonLinesReader.Read(inputPath).Select(l => l.Value.RequireString("text", inputPath, l.Line)).ToList();
+        var lines = JsonLinesReader.Read(inputPath).Select(l => (Text: l.Value.RequireString("text", inputPath, l.Line), Id: Id(l.Value))).ToList();
+        var texts = lines.Select(l => l.Text).ToList();
         using var encoder = EncoderLoader.Load(modelArg, new M3EncoderOptions { Precision = precision });
         using var outFile = new OutputFile(outputPath);
         ProgressBar.Run("encoding", texts.Count, progress =>
@@ -46,8 +51,9 @@ public static class EncodeCommand
             for (int start = 0; start < texts.Count; start += ChunkSize)
             {
                 var chunk = texts.GetRange(start, Math.Min(ChunkSize, texts.Count - start));
-                foreach (var e in encoder.Encode(chunk, options, progress))
-                    JsonLineWriter.WriteLine(outFile.Writer, json => EmbeddingJson.Write(json, e));
+                var encoded = encoder.Encode(chunk, options, progress);
+                for (int i = 0; i < encoded.Count; i++)
+                    JsonLineWriter.WriteLine(outFile.Writer, json => EmbeddingJson.Write(json, encoded[i], id: lines[start + i].Id));
             }
             return 0;
         });

@@ -2,6 +2,7 @@ using System.CommandLine;
 using M3.Cli.Infrastructure;
 using M3.Core.Encoding;
 using M3.Server;
+using Microsoft.Extensions.Logging;
 
 namespace M3.Cli.Commands;
 
@@ -20,13 +21,15 @@ public static class ServeCommand
         var maxInputs = new Option<int>("--max-inputs") { Description = "Inputs per request", DefaultValueFactory = _ => Defaults.MaxInputsPerRequest };
         var maxChars = new Option<int>("--max-chars") { Description = "Characters per input (longer: 413)", DefaultValueFactory = _ => Defaults.MaxCharactersPerInput };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per input", DefaultValueFactory = _ => Defaults.MaxTokensPerInput };
+        var maxRequestTokens = new Option<int>("--max-request-tokens") { Description = "Tokens to encode per request, all inputs together (more: 413)", DefaultValueFactory = _ => Defaults.MaxTokensPerRequest };
         var reject = new Option<bool>("--reject-long") { Description = "Answer 413 for inputs over --max-tokens instead of truncating them" };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Request body size limit (larger: 413 before parsing)", DefaultValueFactory = _ => Defaults.MaxRequestBodyBytes };
         var queue = new Option<int>("--queue") { Description = "Texts waiting to be encoded before requests get 429", DefaultValueFactory = _ => Defaults.QueueCapacity };
         var batchTokens = new Option<int>("--max-batch-tokens") { Description = "Padded tokens per forward pass", DefaultValueFactory = _ => Defaults.MaxBatchTokens };
         var batchSize = new Option<int>("--max-batch-size") { Description = "Texts per forward pass", DefaultValueFactory = _ => Defaults.MaxBatchSize };
+        var logLevel = new Option<LogLevel>("--log-level") { Description = "Least severe log messages written to stderr (Trace, Debug, Information, Warning, Error, Critical, None)", DefaultValueFactory = _ => Defaults.LogLevel };
         var precision = new PrecisionOption();
-        var command = new Command("serve", "Run the HTTP server") { model, index, urls, apiKey, maxInputs, maxChars, maxTokens, reject, maxBody, queue, batchTokens, batchSize, precision.Option };
+        var command = new Command("serve", "Run the HTTP server") { model, index, urls, apiKey, maxInputs, maxChars, maxTokens, maxRequestTokens, reject, maxBody, queue, batchTokens, batchSize, logLevel, precision.Option };
         command.SetAction(pr => CommandRunner.RunAsync(async () =>
         {
             var options = new ServerOptions
@@ -39,18 +42,36 @@ public static class ServeCommand
                 MaxInputsPerRequest = pr.GetValue(maxInputs),
                 MaxCharactersPerInput = pr.GetValue(maxChars),
                 MaxTokensPerInput = pr.GetValue(maxTokens),
+                MaxTokensPerRequest = pr.GetValue(maxRequestTokens),
                 TruncateLongInputs = !pr.GetValue(reject),
                 MaxRequestBodyBytes = pr.GetValue(maxBody),
                 QueueCapacity = pr.GetValue(queue),
                 MaxBatchTokens = pr.GetValue(batchTokens),
                 MaxBatchSize = pr.GetValue(batchSize),
+                LogLevel = pr.GetValue(logLevel),
                 Encoder = new M3EncoderOptions { Precision = precision.GetValue(pr) },
             };
-            await using var server = M3Server.Create(options);
+            M3Server server;
+            try
+            {
+                server = M3Server.Create(options);
+            }
+            catch (ServerOptionsException e)
+            {
+                throw new CliError($"m3 serve: cannot start:{Environment.NewLine}{e.Message}", 2);
+            }
+            await using var _ = server;
             await server.StartAsync();
             Console.Error.WriteLine($"m3 serve: listening on {string.Join(", ", server.Addresses)}; loading {options.ModelDirectory}");
-            _ = server.Host.Loading.ContinueWith(_ => Console.Error.WriteLine(server.Host.Failure is { } f
-                ? $"m3 serve: the model failed to load: {f.Message}" : "m3 serve: ready"));
+            await server.Host.Loading;
+            if (server.Host.Failure is { } f)
+            {
+                // Serving 503 forever helps no one: exit, so that a supervisor sees the failure and the log says why.
+                Console.Error.WriteLine($"m3 serve: the model failed to load: {f.Message}");
+                await server.StopAsync();
+                return 1;
+            }
+            Console.Error.WriteLine("m3 serve: ready");
             await server.WaitForShutdownAsync();
             return 0;
         }));

@@ -59,13 +59,14 @@ public sealed partial class M3Checkpoint : IDisposable
         if (!System.IO.Directory.Exists(directory))
             throw new CheckpointException(directory, null, "checkpoint folder not found");
         var config = M3Config.Load(directory);
-        var colbert = LoadHead(Path.Combine(directory, ColbertFileName), config.HiddenSize, config.HiddenSize);
-        var sparse = LoadHead(Path.Combine(directory, SparseFileName), 1, config.HiddenSize);
         var weights = OpenWeights(directory);
         try
         {
+            // The weights are checked against the config before the heads are read: the heads' shapes come from the config.
             var prefix = FindPrefix(weights);
             Validate(weights, prefix, config);
+            var colbert = LoadHead(Path.Combine(directory, ColbertFileName), config.HiddenSize, config.HiddenSize);
+            var sparse = LoadHead(Path.Combine(directory, SparseFileName), 1, config.HiddenSize);
             return new M3Checkpoint(directory, config, weights, prefix, colbert, sparse);
         }
         catch
@@ -134,20 +135,36 @@ public sealed partial class M3Checkpoint : IDisposable
 
     private static void Validate(ITensorFile weights, string prefix, M3Config config)
     {
+        CheckLayerCount(weights, prefix, config);
         foreach (var spec in M3TensorLayout.Encoder(config))
         {
             if (!weights.Tensors.TryGetValue(prefix + spec.Name, out var info))
                 throw new CheckpointException(weights.FilePath, prefix + spec.Name, $"missing; expected shape {spec.ShapeText} from {M3Config.FileName}");
             CheckTensor(weights.FilePath, info, spec.Shape);
         }
-        // A layer beyond num_hidden_layers means config.json and the weights disagree; silently ignoring it would build a different model.
+    }
+
+    /// <summary>
+    /// The layers the weights really hold against num_hidden_layers, before anything is built per declared layer: a config
+    /// claiming millions of layers would otherwise cost memory and time in proportion to its claim, not to the file.
+    /// A layer beyond the config is refused too: silently ignoring it would build a different model.
+    /// </summary>
+    private static void CheckLayerCount(ITensorFile weights, string prefix, M3Config config)
+    {
+        var layers = new HashSet<long>();
         foreach (var name in weights.Tensors.Keys)
         {
             var match = LayerIndex().Match(name);
-            if (match.Success && name.StartsWith(prefix, StringComparison.Ordinal) && int.Parse(match.Groups[1].Value) >= config.NumHiddenLayers)
+            if (!match.Success || !name.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            if (!long.TryParse(match.Groups[1].Value, out var layer) || layer >= config.NumHiddenLayers)
                 throw new CheckpointException(weights.FilePath, name,
                     $"belongs to layer {match.Groups[1].Value} but {M3Config.FileName} says num_hidden_layers = {config.NumHiddenLayers}");
+            layers.Add(layer);
         }
+        if (layers.Count < config.NumHiddenLayers)
+            throw new CheckpointException(weights.FilePath, null,
+                $"holds {layers.Count} encoder layers but {M3Config.FileName} says num_hidden_layers = {config.NumHiddenLayers}: " +
+                "the config does not belong to these weights; use the config.json saved with them");
     }
 
     private static void CheckTensor(string path, TensorInfo info, int[] expected)

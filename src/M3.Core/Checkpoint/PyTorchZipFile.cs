@@ -9,6 +9,15 @@ namespace M3.Core.Checkpoint;
 /// </summary>
 public sealed class PyTorchZipFile : ITensorFile
 {
+    /// <summary>
+    /// A state dict's pickle holds a few hundred bytes per tensor (BGE-M3's is under 100 KB): 64 MiB is far beyond any real
+    /// checkpoint's and keeps a crafted one from inflating gigabytes into memory.
+    /// </summary>
+    internal const long MaxPickleBytes = 64L << 20;
+
+    /// <summary>DEFLATE cannot shrink data by more than about 1032:1, so a member claiming more is lying about its size.</summary>
+    private const long MaxInflateRatio = 1032;
+
     private readonly ZipArchive _zip;
     private readonly string _prefix;
     private readonly Dictionary<string, TorchTensorRef> _refs;
@@ -97,29 +106,56 @@ public sealed class PyTorchZipFile : ITensorFile
         var byteOrder = zip.GetEntry(prefix + "byteorder");
         if (byteOrder != null)
         {
-            using var reader = new StreamReader(byteOrder.Open(), System.Text.Encoding.ASCII);
-            var order = reader.ReadToEnd().Trim();
+            var order = System.Text.Encoding.ASCII.GetString(ReadMember(path, byteOrder, limit: 16)).Trim();
             if (order != "little")
                 throw new CheckpointException(path, null, $"byteorder is '{order}'; only little-endian checkpoints are supported");
         }
 
-        byte[] pickle;
-        try
-        {
-            using var s = pickleEntry.Open();
-            using var buffer = new MemoryStream();
-            s.CopyTo(buffer);
-            pickle = buffer.ToArray();
-        }
-        catch (InvalidDataException e)
-        {
-            throw new CheckpointException(path, null, $"cannot read {pickleEntry.FullName}: {e.Message}", e);
-        }
-
+        var pickle = ReadMember(path, pickleEntry, MaxPickleBytes);
         var refs = RestrictedUnpickler.LoadStateDict(pickle, path, pickleEntry.FullName);
         var file = new PyTorchZipFile(path, zip, prefix, refs);
         foreach (var (name, tensor) in refs) file.CheckStorage(name, tensor);
         return file;
+    }
+
+    /// <summary>
+    /// A whole small member (the pickle, the byte order), read only after its declared size passes <paramref name="limit"/>
+    /// and is plausible for the bytes the archive really holds, and refused if it inflates to more or fewer bytes than declared.
+    /// </summary>
+    private static byte[] ReadMember(string path, ZipArchiveEntry entry, long limit)
+    {
+        CheckDeclaredSize(path, null, entry);
+        if (entry.Length > limit)
+            throw new CheckpointException(path, null,
+                $"archive member '{entry.FullName}' declares {entry.Length} bytes, more than the {limit} a state dict's checkpoint can need; " +
+                "the file is damaged or not a checkpoint saved by torch.save: download it again");
+        var bytes = new byte[entry.Length];
+        try
+        {
+            using var stream = entry.Open();
+            var n = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+            if (n < bytes.Length)
+                throw new CheckpointException(path, null, $"archive member '{entry.FullName}' ends after {n} of its declared {entry.Length} bytes (truncated): download the file again");
+            if (stream.ReadByte() >= 0)
+                throw new CheckpointException(path, null, $"archive member '{entry.FullName}' inflates to more than its declared {entry.Length} bytes: the file is damaged, download it again");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CheckpointException(path, null, $"archive member '{entry.FullName}' is corrupt ({e.Message}): download the file again", e);
+        }
+        return bytes;
+    }
+
+    /// <summary>The zip's sizes are as untrusted as the rest: a member cannot hold more compressed bytes than the file, nor inflate beyond DEFLATE's ratio.</summary>
+    private static void CheckDeclaredSize(string path, string? tensor, ZipArchiveEntry entry)
+    {
+        // The Hugging Face cache holds snapshots as symlinks to blobs: the size that bounds the archive is the target's.
+        var file = new FileInfo(path);
+        var fileLength = (file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? file).Length;
+        if (entry.CompressedLength > fileLength || entry.Length > Math.Max(entry.CompressedLength, 1) * MaxInflateRatio)
+            throw new CheckpointException(path, tensor,
+                $"archive member '{entry.FullName}' declares {entry.Length} bytes from {entry.CompressedLength} compressed bytes in a {fileLength}-byte file, " +
+                "which no zip can hold: the file is damaged or crafted, download it again");
     }
 
     /// <summary>Checks at open time that the storage exists and is large enough for the view, so truncation is caught before any read.</summary>
@@ -127,17 +163,24 @@ public sealed class PyTorchZipFile : ITensorFile
     {
         var entry = _zip.GetEntry(_prefix + "data/" + tensor.Storage.Key)
             ?? throw new CheckpointException(FilePath, name, $"storage entry '{_prefix}data/{tensor.Storage.Key}' is missing from the archive");
+        CheckDeclaredSize(FilePath, name, entry);
         var elementSize = TensorDType.ElementSize(tensor.Storage.DType)!.Value;
-        if (entry.Length != tensor.Storage.ElementCount * elementSize)
+        if (tensor.Storage.ElementCount < 0 || entry.Length % elementSize != 0 || entry.Length / elementSize != tensor.Storage.ElementCount)
             throw new CheckpointException(FilePath, name,
-                $"storage '{entry.FullName}' holds {entry.Length} bytes but the pickle declares {tensor.Storage.ElementCount} {tensor.Storage.DType} elements ({tensor.Storage.ElementCount * elementSize} bytes)");
-        var count = CheckpointTensor.CountElements(tensor.Shape);
-        if (count == 0) return;
-        long last = tensor.Offset;
-        for (var d = 0; d < tensor.Shape.Length; d++) last += (tensor.Shape[d] - 1L) * tensor.Strides[d];
+                $"storage '{entry.FullName}' holds {entry.Length} bytes but the pickle declares {tensor.Storage.ElementCount} {tensor.Storage.DType} elements ({(Int128)tensor.Storage.ElementCount * elementSize} bytes)");
+        if (tensor.Shape.Contains(0)) return;
+        // Int128: dimensions and strides from a crafted pickle can overflow a long.
+        Int128 last = tensor.Offset;
+        for (var d = 0; d < tensor.Shape.Length; d++) last += (tensor.Shape[d] - (Int128)1) * tensor.Strides[d];
         if (tensor.Offset < 0 || last >= tensor.Storage.ElementCount)
             throw new CheckpointException(FilePath, name,
                 $"shape {CheckpointTensor.FormatShape(tensor.Shape)} at storage offset {tensor.Offset} reaches element {last}, beyond the storage's {tensor.Storage.ElementCount} elements");
+        Int128 count = 1;
+        foreach (var d in tensor.Shape)
+            if ((count *= d) > tensor.Storage.ElementCount)
+                throw new CheckpointException(FilePath, name,
+                    $"shape {CheckpointTensor.FormatShape(tensor.Shape)} has more elements than its storage's {tensor.Storage.ElementCount} (overlapping strides): " +
+                    "a state dict never saves such views, the pickle is damaged or crafted");
     }
 
     private void ReadStorage(string name, TorchStorageRef storage, long elementOffset, Span<float> destination)

@@ -14,9 +14,10 @@ public sealed class M3Encoder : IDisposable
 {
     private readonly InferenceSession _session;
 
-    private M3Encoder(string directory, M3Config config, XlmRobertaTokenizer tokenizer, InferenceSession session, M3EncoderOptions options)
+    private M3Encoder(string directory, M3Config config, XlmRobertaTokenizer tokenizer, InferenceSession session, M3EncoderOptions options, string contentKey)
     {
         ModelDirectory = directory;
+        ContentKey = contentKey;
         Config = config;
         Tokenizer = tokenizer;
         Options = options;
@@ -31,21 +32,25 @@ public sealed class M3Encoder : IDisposable
             throw new DirectoryNotFoundException($"model folder '{modelDirectory}' does not exist (expected a BGE-M3 checkpoint folder)");
         var tokenizer = XlmRobertaTokenizer.Load(modelDirectory);
         M3Config config;
-        string modelPath;
+        string modelPath, contentKey;
         using (var checkpoint = M3Checkpoint.Open(modelDirectory))
         {
             config = checkpoint.Config;
+            contentKey = GraphCache.ContentKey(checkpoint, options.CacheDirectory);
             if (tokenizer.VocabularySize > config.VocabSize)
                 throw new InvalidDataException($"{Path.Combine(modelDirectory, M3Config.FileName)}: vocab_size {config.VocabSize} is smaller than the tokenizer's {tokenizer.VocabularySize} tokens");
             modelPath = GraphCache.GetOrBuild(checkpoint, options.CacheDirectory, options.Precision.ToString().ToLowerInvariant(),
-                (ck, model, data) => M3Graph.Build(ck, model, data, options.Precision));
+                (ck, model, data) => M3Graph.Build(ck, model, data, options.Precision), options.Log ?? Console.Error.WriteLine);
         }
         var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (options.Threads > 0) sessionOptions.IntraOpNumThreads = options.Threads;
-        return new M3Encoder(Path.GetFullPath(modelDirectory), config, tokenizer, new InferenceSession(modelPath, sessionOptions), options);
+        return new M3Encoder(Path.GetFullPath(modelDirectory), config, tokenizer, new InferenceSession(modelPath, sessionOptions), options, contentKey);
     }
 
     public string ModelDirectory { get; }
+
+    /// <summary>SHA-256 over the checkpoint's files (memoized in the graph cache): identifies the model, e.g. in an index's manifest.</summary>
+    public string ContentKey { get; }
     public M3Config Config { get; }
     public M3EncoderOptions Options { get; }
     public XlmRobertaTokenizer Tokenizer { get; }
@@ -59,16 +64,42 @@ public sealed class M3Encoder : IDisposable
         options ??= M3EncodeOptions.Default;
         for (int i = 0; i < texts.Count; i++)
             if (texts[i] is null) throw new ArgumentException($"text {i} is null");
-        if (!options.Mcls)
-            return EncodeIds(texts.Select(t => Tokenizer.EncodeToIds(t, options.MaxLength)).ToList(), options, progress);
+        return EncodeTokenized(texts.Select(t => Tokenize(t, options)).ToList(), options, progress);
+    }
+
+    /// <summary>
+    /// A text's ids (<c>&lt;s&gt;</c> … <c>&lt;/s&gt;</c>) as <see cref="EncodeTokenized"/> takes them: truncated to
+    /// MaxLength, or whole with MCLS, which decides itself what fits. Lets a caller (the server) tokenize once, check
+    /// limits on the ids and carry them to the encoder.
+    /// </summary>
+    internal int[] Tokenize(string text, M3EncodeOptions options) =>
+        Tokenizer.EncodeToIds(text, options.Mcls ? int.MaxValue : options.MaxLength);
+
+    /// <summary>Tokens a tokenized text of this length is encoded with (its first MaxLength without MCLS).</summary>
+    internal static int EncodedLength(int tokenizedLength, M3EncodeOptions options) => Math.Min(tokenizedLength, options.MaxLength);
+
+    /// <summary>Encodes texts tokenized by <see cref="Tokenize"/> under the same options.</summary>
+    internal IReadOnlyList<M3Embedding> EncodeTokenized(IReadOnlyList<int[]> tokenized, M3EncodeOptions options, IProgress<int>? progress = null)
+    {
+        if (!options.Mcls) return EncodeIds(tokenized.Select(t => Truncate(t, options.MaxLength)).ToList(), options, progress);
 
         // MCLS changes only the dense vector; sparse and ColBERT come from the plain sequence, so run both.
-        var mclsIds = texts.Select(t => Mcls.Build(ContentIds(t), options.MclsInterval, options.MaxLength)).ToList();
+        var mclsIds = tokenized.Select(t => Mcls.Build(t.AsSpan(1, t.Length - 2), options.MclsInterval, options.MaxLength)).ToList();
         var dense = EncodeIds(mclsIds, options with { Outputs = M3Outputs.Dense }, progress);
         var rest = options.Outputs & ~M3Outputs.Dense;
         if (rest == 0) return dense;
-        var other = EncodeIds(texts.Select(t => Tokenizer.EncodeToIds(t, options.MaxLength)).ToList(), options with { Outputs = rest, Mcls = false }, null);
+        var other = EncodeIds(tokenized.Select(t => Truncate(t, options.MaxLength)).ToList(), options with { Outputs = rest, Mcls = false }, null);
         return dense.Select((d, i) => other[i] with { Dense = (options.Outputs & M3Outputs.Dense) != 0 ? d.Dense : null }).ToList();
+    }
+
+    /// <summary>The first maxLength−1 ids and the closing <c>&lt;/s&gt;</c>, as the tokenizer truncates (it keeps a prefix).</summary>
+    private static int[] Truncate(int[] ids, int maxLength)
+    {
+        if (ids.Length <= maxLength) return ids;
+        if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "max length must leave room for <s> and </s> (at least 2)");
+        var cut = ids[..maxLength];
+        cut[^1] = ids[^1];
+        return cut;
     }
 
     /// <summary>
@@ -125,9 +156,6 @@ public sealed class M3Encoder : IDisposable
                 s.Length);
         }
     }
-
-    /// <summary>The text's content token ids (no &lt;s&gt;/&lt;/s&gt;), untruncated: MCLS decides what fits.</summary>
-    private int[] ContentIds(string text) => Tokenizer.EncodeToIds(text, int.MaxValue)[1..^1];
 
     public void Dispose() => _session.Dispose();
 }

@@ -21,4 +21,7 @@ public sealed record M3EncoderOptions
 
     /// <summary>Where built ONNX graphs are cached, keyed by checkpoint content; null = the default user cache folder.</summary>
     public string? CacheDirectory { get; init; }
+
+    /// <summary>Told what the encoder does on its own, such as rebuilding a damaged cached graph; null = standard error.</summary>
+    public Action<string>? Log { get; init; }
 }

@@ -143,6 +143,13 @@ public sealed partial class GraphBuilder : IDisposable
     /// <summary>Finishes the graph and writes model.onnx (the external data file was written along the way).</summary>
     public void Save(string modelPath, IReadOnlyDictionary<string, string>? metadata = null)
     {
+        var model = BuildModel(metadata);
+        using var file = File.Create(modelPath);
+        model.WriteTo(file);
+    }
+
+    private ModelProto BuildModel(IReadOnlyDictionary<string, string>? metadata)
+    {
         var model = new ModelProto
         {
             IrVersion = 8,
@@ -154,8 +161,7 @@ public sealed partial class GraphBuilder : IDisposable
         if (_usesMicrosoftDomain) model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = MicrosoftOpset });
         if (metadata != null)
             foreach (var (k, v) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
-        using var file = File.Create(modelPath);
-        model.WriteTo(file);
+        return model;
     }
 
     public void Dispose() => _external?.Dispose();

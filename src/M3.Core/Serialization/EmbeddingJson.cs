@@ -10,10 +10,14 @@ namespace M3.Core.Serialization;
 /// </summary>
 public static class EmbeddingJson
 {
-    /// <summary>Writes one embedding as an object; <paramref name="tokenOf"/>, when given, adds <c>"sparse_tokens": {"id": "piece"}</c>.</summary>
-    public static void Write(Utf8JsonWriter w, M3Embedding e, Func<int, string>? tokenOf = null)
+    /// <summary>
+    /// Writes one embedding as an object; <paramref name="tokenOf"/>, when given, adds <c>"sparse_tokens": {"id": "piece"}</c>;
+    /// <paramref name="id"/>, when given, comes first as <c>"id"</c> (what <c>m3 index add --representations</c> reads).
+    /// </summary>
+    public static void Write(Utf8JsonWriter w, M3Embedding e, Func<int, string>? tokenOf = null, string? id = null)
     {
         w.WriteStartObject();
+        if (id != null) w.WriteString("id", id);
         if (e.Dense is { } dense)
         {
             w.WritePropertyName("dense");
@@ -28,8 +32,8 @@ public static class EmbeddingJson
             if (tokenOf != null)
             {
                 w.WriteStartObject("sparse_tokens");
-                foreach (var id in sparse.Ids)
-                    w.WriteString(id.ToString(System.Globalization.CultureInfo.InvariantCulture), tokenOf(id));
+                foreach (var token in sparse.Ids)
+                    w.WriteString(token.ToString(System.Globalization.CultureInfo.InvariantCulture), tokenOf(token));
                 w.WriteEndObject();
             }
         }

@@ -1,71 +1,125 @@
 using M3.Core.Representations;
 using M3.Core.Scoring;
+using PassageRow = M3.Retrieval.Storage.IndexStore.PassageRow;
 
 namespace M3.Retrieval.Search;
 
 /// <summary>
-/// Ranks passages for a query embedding in each mode, then aggregates per document (max over its passages).
-/// Every score is computed by <see cref="M3Scores"/>, so exact searches rank exactly as FlagEmbedding's scores do.
+/// Ranks passages for a query embedding in each mode, then aggregates per document (max over its passages). Dense
+/// candidates come from the HNSW graph and sparse ones from block-max WAND; every reported score is computed by
+/// <see cref="M3Scores"/> from the stored vectors, so exact searches (and approximate ones whose candidates cover the
+/// answer) rank exactly as FlagEmbedding's scores do.
 /// </summary>
 internal static class Searcher
 {
     private const int RrfK = 60;
 
-    public static IReadOnlyList<SearchHit> Search(IndexSnapshot index, M3Embedding query, SearchOptions options)
+    public static IReadOnlyList<SearchHit> Search(SearchContext context, M3Embedding query, SearchOptions options)
     {
         if (options.TopK < 1) throw new ArgumentOutOfRangeException(nameof(options), options.TopK, "top-k must be at least 1");
-        if (index.Count == 0) return [];
+        bool hasColbert = context.ColbertPrecision != ColbertPrecision.None;
+        if (options.Mode == SearchMode.Colbert && !hasColbert)
+            throw new InvalidOperationException("this index was built without ColBERT vectors (--no-colbert): use --mode dense, sparse, hybrid (dense+sparse) or rrf");
+        if (context.Snapshot.LiveCount == 0) return [];
         var scores = options.Mode switch
         {
-            SearchMode.Dense => DenseAll(index, query),
-            SearchMode.Sparse => SparseScores(index, query, options),
-            SearchMode.Colbert => Score(index, Candidates(index, query, options), p => M3Scores.Colbert(query.Colbert!, index.Colbert[p])),
-            SearchMode.Hybrid => Score(index, Candidates(index, query, options), p => M3Scores.ColbertSparseDense(
-                M3Scores.Dense(query.Dense, index.DenseRow(p)), M3Scores.Sparse(query.Sparse!, index.Sparse[p]),
-                M3Scores.Colbert(query.Colbert!, index.Colbert[p]), options.Weights)),
-            SearchMode.Rrf => Rrf(index, query, options),
+            SearchMode.Dense => DenseScores(context, Dense(query), options),
+            SearchMode.Sparse => SparseScores(context, Sparse(query), options),
+            SearchMode.Colbert => Rescore(context, Candidates(context, query, options), (row, ctx) =>
+                M3Scores.Colbert(Colbert(query), ctx.Colbert(row))),
+            SearchMode.Hybrid => Rescore(context, Candidates(context, query, options), (row, ctx) =>
+            {
+                float d = M3Scores.Dense(Dense(query), ctx.DenseRow(row)), s = M3Scores.Sparse(Sparse(query), ctx.Sparse(row));
+                return hasColbert
+                    ? M3Scores.ColbertSparseDense(d, s, M3Scores.Colbert(Colbert(query), ctx.Colbert(row)), options.Weights)
+                    : M3Scores.SparseDense(d, s, options.Weights);
+            }),
+            SearchMode.Rrf => Rrf(context, query, options, hasColbert),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Mode, "unknown search mode"),
         };
-        return Aggregate(index, scores, options.TopK);
+        Action<PassageRow, float>? verify = options.Mode switch
+        {
+            SearchMode.Dense => (row, _) => context.VerifyDense(row),
+            SearchMode.Sparse => (row, score) =>
+            {
+                if (M3Scores.Sparse(Sparse(query), context.Sparse(row)) != score)
+                    throw new InvalidDataException($"{context.Snapshot.Base?.Postings.Path}: postings disagree with document '{row.DocId}''s stored weights; the file is damaged: delete the index folder's base.* files and they are rebuilt from index.db");
+            },
+            _ => null,
+        };
+        return Aggregate(context, scores, options.TopK, verify);
     }
 
-    private static Dictionary<int, float> DenseAll(IndexSnapshot index, M3Embedding query)
+    private static float[] Dense(M3Embedding q) => q.Dense ?? throw new ArgumentException("the query has no dense vector");
+    private static SparseVector Sparse(M3Embedding q) => q.Sparse ?? throw new ArgumentException("the query has no sparse weights");
+    private static MultiVector Colbert(M3Embedding q) => q.Colbert ?? throw new ArgumentException("the query has no ColBERT vectors");
+
+    private static bool Exhaustive(SearchContext context, SearchOptions options, int k) => options.Exact || context.Snapshot.LiveCount <= k;
+
+    /// <summary>Dense scores of the top <paramref name="k"/> passages by ANN (re-scored exactly), or of all passages when exhaustive.</summary>
+    private static Dictionary<int, float> DenseTop(SearchContext context, float[] q, int k, bool exhaustive)
     {
-        var q = query.Dense ?? throw new ArgumentException("the query has no dense vector");
-        var scores = new Dictionary<int, float>(index.Count);
-        for (int p = 0; p < index.Count; p++) scores[p] = M3Scores.Dense(q, index.DenseRow(p));
+        var snapshot = context.Snapshot;
+        var buffer = new float[context.Dimension];
+        var scores = new Dictionary<int, float>();
+        if (exhaustive)
+        {
+            foreach (var seq in snapshot.AllLive()) scores[seq] = context.Dense(q, seq, buffer);
+            return scores;
+        }
+        var top = new TopK(k);
+        if (snapshot.Base is { } segment)
+        {
+            // Tombstoned passages stay in the graph until the next segment: ask for more so k live ones remain.
+            int ask = k + Math.Min(snapshot.Tombstones.Count, k);
+            foreach (var key in segment.Ann.Search(q, ask))
+                if (snapshot.IsLive((int)key)) top.Offer((int)key, context.Dense(q, (int)key, buffer));
+        }
+        for (int i = 0; i < snapshot.TailSeqs.Length; i++)
+            if (snapshot.IsLive(snapshot.TailSeqs[i])) top.Offer(snapshot.TailSeqs[i], M3Scores.Dense(q, snapshot.TailDenseRow(i)));
+        foreach (var (p, s) in top.Result()) scores[p] = s;
         return scores;
     }
 
-    private static Dictionary<int, float> SparseScores(IndexSnapshot index, M3Embedding query, SearchOptions options)
+    private static Dictionary<int, float> DenseScores(SearchContext context, float[] q, SearchOptions options)
     {
-        var q = query.Sparse ?? throw new ArgumentException("the query has no sparse weights");
-        // With several passages per document the top-k passages may hold fewer than k documents: score all passages.
-        if (index.HasPassages) return Score(index, Enumerable.Range(0, index.Count), p => M3Scores.Sparse(q, index.Sparse[p]));
-        return SparseWand.Search(index, q, options.TopK).ToDictionary(x => x.Passage, x => x.Score);
+        int k = Math.Max(options.Candidates, options.TopK);
+        return DenseTop(context, q, k, Exhaustive(context, options, k));
     }
 
-    /// <summary>Passages to re-rank: all with Exact, else the union of the dense and sparse top candidates.</summary>
-    private static IEnumerable<int> Candidates(IndexSnapshot index, M3Embedding query, SearchOptions options)
+    private static Dictionary<int, float> SparseScores(SearchContext context, SparseVector q, SearchOptions options)
     {
-        if (options.Exact || index.Count <= options.Candidates) return Enumerable.Range(0, index.Count);
-        var dense = Top(DenseAll(index, query), options.Candidates).Select(x => x.Passage);
-        var sparse = SparseWand.Search(index, query.Sparse!, options.Candidates).Select(x => x.Passage);
-        return dense.Union(sparse).Order();
+        // With several passages per document the top-k passages may hold fewer than k documents: score every match.
+        if (context.Snapshot.MultiPassage) return SparseWand.All(context.Snapshot, q);
+        return SparseWand.Search(context.Snapshot, q, options.TopK).ToDictionary(x => x.Passage, x => x.Score);
     }
 
-    private static Dictionary<int, float> Score(IndexSnapshot index, IEnumerable<int> passages, Func<int, float> score) =>
-        passages.ToDictionary(p => p, score);
-
-    private static Dictionary<int, float> Rrf(IndexSnapshot index, M3Embedding query, SearchOptions options)
+    /// <summary>Passages to re-rank: all with Exact (or a small index), else the union of the dense and sparse top candidates.</summary>
+    private static List<int> Candidates(SearchContext context, M3Embedding query, SearchOptions options)
     {
-        var candidates = Candidates(index, query, options).ToList();
-        var rankings = new[]
+        if (Exhaustive(context, options, options.Candidates)) return [.. context.Snapshot.AllLive()];
+        var dense = DenseTop(context, Dense(query), options.Candidates, false).Keys;
+        var sparse = SparseWand.Search(context.Snapshot, Sparse(query), options.Candidates).Select(x => x.Passage);
+        return [.. dense.Union(sparse).Order()];
+    }
+
+    private static Dictionary<int, float> Rescore(SearchContext context, List<int> passages, Func<PassageRow, SearchContext, float> score)
+    {
+        var scores = new Dictionary<int, float>(passages.Count);
+        foreach (var p in passages)
+            if (context.Row(p) is { } row) scores[p] = score(row, context);
+        return scores;
+    }
+
+    private static Dictionary<int, float> Rrf(SearchContext context, M3Embedding query, SearchOptions options, bool hasColbert)
+    {
+        var candidates = Candidates(context, query, options);
+        var rankings = new List<List<(int Passage, float Score)>>
         {
-            Top(DenseAll(index, query), candidates.Count),
-            Top(Score(index, candidates, p => M3Scores.Sparse(query.Sparse!, index.Sparse[p])), candidates.Count),
-            Top(Score(index, candidates, p => M3Scores.Colbert(query.Colbert!, index.Colbert[p])), candidates.Count),
+            Top(Rescore(context, candidates, (row, ctx) => M3Scores.Dense(Dense(query), ctx.DenseRow(row))), candidates.Count),
+            Top(Rescore(context, candidates, (row, ctx) => M3Scores.Sparse(Sparse(query), ctx.Sparse(row))), candidates.Count),
         };
+        if (hasColbert) rankings.Add(Top(Rescore(context, candidates, (row, ctx) => M3Scores.Colbert(Colbert(query), ctx.Colbert(row))), candidates.Count));
         var fused = new Dictionary<int, float>();
         foreach (var ranking in rankings)
             for (int r = 0; r < ranking.Count; r++)
@@ -83,28 +137,29 @@ internal static class Searcher
     /// <summary>
     /// Best passage per document, top k documents, ties broken by insertion order. Documents that were not scored
     /// (no shared token in sparse mode) rank after scored ones with score 0, in insertion order, as a full ranking would.
+    /// <paramref name="verify"/> checks each reported passage against its row's checksums (re-ranking modes check every row they read).
     /// </summary>
-    private static List<SearchHit> Aggregate(IndexSnapshot index, Dictionary<int, float> scores, int k)
+    private static List<SearchHit> Aggregate(SearchContext context, Dictionary<int, float> scores, int k, Action<PassageRow, float>? verify)
     {
-        // One passage per document: a heap keeps the k best instead of sorting every score.
-        if (!index.HasPassages && scores.Count > k)
+        var ranked = scores.Select(x => (Passage: x.Key, Score: x.Value)).ToList();
+        ranked.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Passage.CompareTo(b.Passage));
+        var seen = new HashSet<string>();
+        var hits = new List<SearchHit>();
+        foreach (var (p, s) in ranked)
         {
-            var kept = Top(scores, k);
-            if (kept.Count == k) scores = kept.ToDictionary(x => x.Passage, x => x.Score);
+            if (hits.Count == k) break;
+            if (context.Row(p) is not { } row || !seen.Add(row.DocId)) continue;
+            verify?.Invoke(row, s);
+            hits.Add(new SearchHit(row.DocId, s));
         }
-        var best = new Dictionary<string, (float Score, int Passage)>();
-        foreach (var (p, s) in scores)
+        long after = 0;
+        while (hits.Count < k)
         {
-            var doc = index.DocIds[p];
-            if (!best.TryGetValue(doc, out var b) || s > b.Score || (s == b.Score && p < b.Passage)) best[doc] = (s, p);
-        }
-        var hits = best.OrderByDescending(x => x.Value.Score).ThenBy(x => x.Value.Passage).Take(k).Select(x => new SearchHit(x.Key, x.Value.Score)).ToList();
-        for (int p = 0; p < index.Count && hits.Count < k; p++)
-        {
-            var doc = index.DocIds[p];
-            if (best.ContainsKey(doc)) continue;
-            best[doc] = (0, p);
-            hits.Add(new SearchHit(doc, 0));
+            var page = context.Store.PassagesInOrder(after, context.Snapshot.MaxSeq, 256, context.Transaction);
+            if (page.Count == 0) break;
+            foreach (var (seq, doc) in page)
+                if (hits.Count < k && context.Snapshot.IsLive((int)seq) && seen.Add(doc)) hits.Add(new SearchHit(doc, 0));
+            after = page[^1].Seq;
         }
         return hits;
     }

@@ -1,113 +1,94 @@
-using System.Runtime.InteropServices;
-using System.Text.Json;
 using M3.Core.Encoding;
 using M3.Core.Scoring;
-using M3.Core.Serialization;
+using M3.Server.Contracts;
 using M3.Server.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
 namespace M3.Server.Endpoints;
 
 /// <summary>/v1/embeddings (OpenAI), /embed, /score and /tokenize.</summary>
 internal static class EmbeddingEndpoints
 {
-    public static void Map(WebApplication app, Encoding encoding, ModelHost host, string modelId)
+    public static void Map(IEndpointRouteBuilder app, RequestEncoder encoder, ModelHost host, string modelId)
     {
         app.MapPost("/v1/embeddings", async (HttpContext ctx) =>
         {
-            var body = await RequestReader.ReadObjectAsync(ctx.Request);
-            var inputs = RequestReader.Strings(body, "input");
-            var format = body.TryGetProperty("encoding_format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : "float";
+            var request = await RequestJson.ReadAsync<EmbeddingsRequest>(ctx);
+            var inputs = request.Input ?? throw new ApiError(400, "\"input\" is required: a string or an array of strings");
+            var format = request.EncodingFormat ?? "float";
             if (format is not ("float" or "base64")) throw new ApiError(400, "\"encoding_format\" must be \"float\" or \"base64\"");
-            if (RequestReader.Int(body, "dimensions") is { } dims && dims != host.Encoder.HiddenSize)
+            if (request.Dimensions is { } dims && dims != host.Encoder.HiddenSize)
                 throw new ApiError(400, $"\"dimensions\" {dims} is not supported: BGE-M3 dense vectors have {host.Encoder.HiddenSize}");
-            var results = await encoding.EncodeAsync(inputs, encoding.Options(M3Outputs.Dense));
-            await Json.WriteAsync(ctx, w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("object", "list");
-                w.WriteStartArray("data");
-                for (int i = 0; i < results.Length; i++)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("object", "embedding");
-                    w.WriteNumber("index", i);
-                    w.WritePropertyName("embedding");
-                    if (format == "base64") w.WriteStringValue(Convert.ToBase64String(MemoryMarshal.AsBytes(results[i].Dense!.AsSpan())));
-                    else EmbeddingJson.WriteVector(w, results[i].Dense);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteString("model", body.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : modelId);
-                int tokens = results.Sum(r => r.TokenCount);
-                w.WriteStartObject("usage");
-                w.WriteNumber("prompt_tokens", tokens);
-                w.WriteNumber("total_tokens", tokens);
-                w.WriteEndObject();
-                w.WriteEndObject();
-            });
-        });
+            var results = await encoder.EncodeAsync(inputs, encoder.Options(M3Outputs.Dense), ctx.RequestAborted);
+            int tokens = results.Sum(r => r.TokenCount);
+            var data = results.Select((r, i) => new EmbeddingsItem(i, new EmbeddingVector(r.Dense!, format == "base64"))).ToArray();
+            return Ok(new EmbeddingsResponse(data, request.Model ?? modelId, new EmbeddingsUsage(tokens, tokens)));
+        }).Accepts<EmbeddingsRequest>("application/json").Produces<EmbeddingsResponse>();
 
         app.MapPost("/embed", async (HttpContext ctx) =>
         {
-            var body = await RequestReader.ReadObjectAsync(ctx.Request);
-            var inputs = RequestReader.Strings(body, "inputs");
-            var outputs = (RequestReader.Bool(body, "dense", true) ? M3Outputs.Dense : 0)
-                        | (RequestReader.Bool(body, "sparse", true) ? M3Outputs.Sparse : 0)
-                        | (RequestReader.Bool(body, "colbert", false) ? M3Outputs.Colbert : 0);
+            var request = await RequestJson.ReadAsync<EmbedRequest>(ctx);
+            var inputs = request.Inputs ?? throw new ApiError(400, "\"inputs\" is required: a string or an array of strings");
+            var outputs = (request.Dense ?? true ? M3Outputs.Dense : 0)
+                        | (request.Sparse ?? true ? M3Outputs.Sparse : 0)
+                        | (request.Colbert ?? false ? M3Outputs.Colbert : 0);
             if (outputs == 0) throw new ApiError(422, "no representation requested: set at least one of dense, sparse, colbert");
-            bool tokens = RequestReader.Bool(body, "return_tokens", false);
-            var results = await encoding.EncodeAsync(inputs, encoding.Options(outputs, RequestReader.Bool(body, "mcls", false)));
-            var tokenizer = host.Encoder.Tokenizer;
-            await Json.WriteAsync(ctx, w =>
-            {
-                w.WriteStartArray();
-                foreach (var r in results) EmbeddingJson.Write(w, r, tokens ? tokenizer.IdToToken : null);
-                w.WriteEndArray();
-            });
-        });
+            var results = await encoder.EncodeAsync(inputs, encoder.Options(outputs, request.Mcls ?? false), ctx.RequestAborted);
+            Func<int, string>? tokenOf = request.ReturnTokens ?? false ? host.Encoder.Tokenizer.IdToToken : null;
+            return Ok(results.Select(r => new EmbedItem(r, tokenOf)).ToArray());
+        }).Accepts<EmbedRequest>("application/json").Produces<EmbedItem[]>();
 
         app.MapPost("/score", async (HttpContext ctx) =>
         {
-            var body = await RequestReader.ReadObjectAsync(ctx.Request);
-            if (!body.TryGetProperty("pairs", out var pairs) || pairs.ValueKind != JsonValueKind.Array)
-                throw new ApiError(400, "\"pairs\" must be an array of {\"query\": ..., \"passage\": ...}");
-            var weights = RequestReader.Weights(body);
+            var request = await RequestJson.ReadAsync<ScoreRequest>(ctx);
+            var pairs = request.Pairs ?? throw new ApiError(400, "\"pairs\" must be an array of {\"query\": ..., \"passage\": ...}");
+            var weights = Weights(request.Weights);
             var texts = new List<string>();
-            foreach (var p in pairs.EnumerateArray())
+            for (int i = 0; i < pairs.Length; i++)
             {
-                if (p.ValueKind != JsonValueKind.Object) throw new ApiError(400, "each pair must be an object {\"query\": ..., \"passage\": ...}");
-                texts.Add(RequestReader.String(p, "query"));
-                texts.Add(RequestReader.String(p, "passage"));
+                var p = pairs[i] ?? throw new ApiError(400, $"\"pairs[{i}]\" must be an object {{\"query\": ..., \"passage\": ...}}");
+                texts.Add(p.Query ?? throw new ApiError(400, $"\"pairs[{i}].query\" must be a string"));
+                texts.Add(p.Passage ?? throw new ApiError(400, $"\"pairs[{i}].passage\" must be a string"));
             }
-            var e = await encoding.EncodeAsync(texts, encoding.Options(M3Outputs.All));
-            await Json.WriteAsync(ctx, w =>
-            {
-                w.WriteStartArray();
-                for (int i = 0; i < e.Length; i += 2)
-                {
-                    EmbeddingJson.WriteScores(w, M3Scores.All(e[i], e[i + 1], weights));
-                }
-                w.WriteEndArray();
-            });
-        });
+            var e = await encoder.EncodeAsync(texts, encoder.Options(M3Outputs.All), ctx.RequestAborted);
+            return Ok(Enumerable.Range(0, pairs.Length).Select(i => new ScoreItem(M3Scores.All(e[2 * i], e[2 * i + 1], weights))).ToArray());
+        }).Accepts<ScoreRequest>("application/json").Produces<ScoreItem[]>();
 
         app.MapPost("/tokenize", async (HttpContext ctx) =>
         {
-            var body = await RequestReader.ReadObjectAsync(ctx.Request);
-            var inputs = RequestReader.Strings(body, "inputs");
-            encoding.CheckLimits(inputs);
+            var request = await RequestJson.ReadAsync<TokenizeRequest>(ctx);
+            var inputs = request.Inputs ?? throw new ApiError(400, "\"inputs\" is required: a string or an array of strings");
+            encoder.CheckCounts(inputs);
             var tokenizer = host.Encoder.Tokenizer;
-            await Json.WriteAsync(ctx, w =>
+            int maxLength = encoder.Options(M3Outputs.Dense).MaxLength;
+            var items = new TokenizeItem[inputs.Count];
+            for (int i = 0; i < inputs.Count; i++)
             {
-                w.WriteStartArray();
-                foreach (var text in inputs)
-                {
-                    EmbeddingJson.WriteTokens(w, tokenizer.Encode(text, encoding.Options(M3Outputs.Dense).MaxLength));
-                }
-                w.WriteEndArray();
-            });
-        });
+                var t = tokenizer.Encode(inputs[i], maxLength);
+                if (t.Truncated && encoder.RejectsLongInputs) encoder.CheckLength(i, tokenizer.EncodeToIds(inputs[i], int.MaxValue).Length);
+                items[i] = new TokenizeItem(t);
+            }
+            return Ok(items);
+        }).Accepts<TokenizeRequest>("application/json").Produces<TokenizeItem[]>();
+    }
+
+    /// <summary>A 200 with the body serialized by the source-generated contracts.</summary>
+    public static IResult Ok<T>(T body) => TypedResults.Json(body, ServerJson.Info<T>());
+
+    /// <summary>Dense, sparse and ColBERT weights of the combined scores; absent: 0.4, 0.2, 0.4.</summary>
+    public static HybridWeights Weights(float[]? weights)
+    {
+        if (weights == null) return HybridWeights.Default;
+        if (weights.Length != 3) throw new ApiError(400, "\"weights\" must be an array of three numbers (dense, sparse, colbert)");
+        try
+        {
+            return HybridWeights.Parse(string.Join(",", weights.Select(w => w.ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
+        }
+        catch (FormatException e)
+        {
+            throw new ApiError(422, e.Message);
+        }
     }
 }

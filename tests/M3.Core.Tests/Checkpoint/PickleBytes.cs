@@ -46,6 +46,34 @@ internal sealed class PickleBytes
 
     public byte[] ToArray() => _m.ToArray();
 
+    /// <summary>
+    /// Rewrites the sizes a zip declares for <paramref name="member"/> (in its local header and the central directory),
+    /// leaving its bytes as they are: the zip then lies about them.
+    /// </summary>
+    public static void DeclareSizes(string path, string member, uint? uncompressed = null, uint? compressed = null)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var name = System.Text.Encoding.UTF8.GetBytes(member);
+        var patched = 0;
+        for (var i = 0; i + 46 < bytes.Length; i++)
+        {
+            var signature = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(i));
+            var (sizes, nameAt) = signature switch
+            {
+                0x04034b50 => (18, 30), // local file header: compressed size at 18, uncompressed at 22, name at 30
+                0x02014b50 => (20, 46), // central directory header: compressed size at 20, uncompressed at 24, name at 46
+                _ => (-1, -1),
+            };
+            if (sizes < 0 || !bytes.AsSpan(i + nameAt).StartsWith(name) || BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(i + nameAt - (signature == 0x04034b50 ? 4 : 18))) != name.Length)
+                continue;
+            if (compressed is { } c) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i + sizes), c);
+            if (uncompressed is { } u) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i + sizes + 4), u);
+            patched++;
+        }
+        if (patched != 2) throw new InvalidOperationException($"found {patched} headers of '{member}' in {path}, expected 2");
+        File.WriteAllBytes(path, bytes);
+    }
+
     /// <summary>Writes a torch-style zip: <c>archive/data.pkl</c> plus storages <c>archive/data/&lt;key&gt;</c>.</summary>
     public static void WriteZip(string path, byte[] pickle, params (string Key, float[] Values)[] storages)
     {

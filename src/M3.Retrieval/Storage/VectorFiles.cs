@@ -1,0 +1,70 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace M3.Retrieval.Storage;
+
+/// <summary>
+/// The vectors next to index.db, read on demand with positional reads (the page cache holds what queries touch; nothing
+/// is loaded at open). dense.f32 holds passage seq's float32 dense row at (seq − 1) · dimension · 4; colbert.bin holds
+/// ColBERT rows at the offsets recorded in the passages' rows. Writers put a batch's vectors past the committed end and
+/// flush them to disk before the SQLite transaction that references them commits, so a crash leaves at most unreferenced
+/// bytes, overwritten by the next batch.
+/// </summary>
+internal sealed class VectorFiles : IDisposable
+{
+    public const string DenseName = "dense.f32", ColbertName = "colbert.bin";
+    private readonly SafeFileHandle _dense, _colbert;
+
+    public VectorFiles(string directory, int dimension, bool writable)
+    {
+        Dimension = dimension;
+        DensePath = Path.Combine(directory, DenseName);
+        ColbertPath = Path.Combine(directory, ColbertName);
+        var mode = writable ? FileMode.OpenOrCreate : FileMode.Open;
+        var access = writable ? FileAccess.ReadWrite : FileAccess.Read;
+        _dense = File.OpenHandle(DensePath, mode, access, FileShare.ReadWrite | FileShare.Delete);
+        _colbert = File.OpenHandle(ColbertPath, mode, access, FileShare.ReadWrite | FileShare.Delete);
+    }
+
+    public int Dimension { get; }
+    public string DensePath { get; }
+    public string ColbertPath { get; }
+    public int DenseRowBytes => Dimension * 4;
+
+    public static long DenseOffset(long seq, int dimension) => (seq - 1) * dimension * 4L;
+
+    public void ReadDense(long seq, Span<float> row)
+    {
+        var bytes = MemoryMarshal.AsBytes(row);
+        if (RandomAccess.Read(_dense, bytes, DenseOffset(seq, Dimension)) != bytes.Length)
+            throw new InvalidDataException($"{DensePath}: ends before passage {seq}'s dense vector; the file was truncated: rebuild the index");
+    }
+
+    /// <summary>Reads consecutive dense rows starting at <paramref name="firstSeq"/> (for exact scans).</summary>
+    public int ReadDenseRange(long firstSeq, Span<float> rows) =>
+        RandomAccess.Read(_dense, MemoryMarshal.AsBytes(rows), DenseOffset(firstSeq, Dimension)) / DenseRowBytes;
+
+    public byte[] ReadColbert(long offset, int length)
+    {
+        var bytes = new byte[length];
+        if (RandomAccess.Read(_colbert, bytes, offset) != length)
+            throw new InvalidDataException($"{ColbertPath}: ends before a ColBERT row at byte {offset}; the file was truncated: rebuild the index");
+        return bytes;
+    }
+
+    public void WriteDense(long seq, ReadOnlySpan<float> row) => RandomAccess.Write(_dense, MemoryMarshal.AsBytes(row), DenseOffset(seq, Dimension));
+
+    public void WriteColbert(long offset, ReadOnlySpan<byte> bytes) => RandomAccess.Write(_colbert, bytes, offset);
+
+    public void Flush()
+    {
+        RandomAccess.FlushToDisk(_dense);
+        RandomAccess.FlushToDisk(_colbert);
+    }
+
+    public void Dispose()
+    {
+        _dense.Dispose();
+        _colbert.Dispose();
+    }
+}
