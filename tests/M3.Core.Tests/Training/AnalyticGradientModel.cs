@@ -8,18 +8,19 @@ namespace M3.Core.Tests.Training;
 /// its checkpoints and the model writer see BGE-M3's names and shapes): for every token t of the batch (with
 /// multiplicity) ½‖E[t] − 0.1‖² on the word embeddings, plus ½·(tokens/100)·‖w‖² on every other tensor. The word
 /// embeddings report <see cref="TrainableTensor.GradientRows"/>, so the row-sparse optimizer path is exercised.
+/// Like the engine, it trains no heads when not unified and only the heads with FixEncoder.
 /// </summary>
 internal sealed class AnalyticGradientModel : IGradientModel
 {
     public const string Embeddings = "embeddings.word_embeddings.weight";
 
-    private readonly TrainableTensor _embeddings;
+    private readonly TrainableTensor? _embeddings;
 
     public AnalyticGradientModel(string checkpointDirectory, TrainingObjective objective)
     {
         Objective = objective;
         using var checkpoint = M3Checkpoint.Open(checkpointDirectory);
-        var tensors = checkpoint.EncoderTensors.Select(s => checkpoint.ReadEncoderTensor(s.Name)).ToList();
+        var tensors = objective.FixEncoder ? [] : checkpoint.EncoderTensors.Select(s => checkpoint.ReadEncoderTensor(s.Name)).ToList();
         if (objective.Unified)
         {
             tensors.Add(checkpoint.ColbertLinear.Weight with { Name = "colbert_linear.weight" });
@@ -28,7 +29,7 @@ internal sealed class AnalyticGradientModel : IGradientModel
             tensors.Add(checkpoint.SparseLinear.Bias with { Name = "sparse_linear.bias" });
         }
         Parameters = tensors.Select(t => new TrainableTensor(t.Name, t.Shape, t.Data)).ToList();
-        _embeddings = Parameters.Single(p => p.Name == Embeddings);
+        _embeddings = Parameters.SingleOrDefault(p => p.Name == Embeddings);
     }
 
     public TrainingObjective Objective { get; }
@@ -44,19 +45,8 @@ internal sealed class AnalyticGradientModel : IGradientModel
     {
         ForwardSteps.Add(forwardStep);
         Batches.Add(batch);
-        var width = _embeddings.RowLength;
-        if (_embeddings.GradientRows is { } previous)
-            foreach (var r in previous) Array.Clear(_embeddings.Gradient, r * width, width);
         var ids = batch.Queries.Concat(batch.Passages).SelectMany(x => x).ToList();
-        double loss = 0;
-        foreach (var id in ids)
-            for (var j = 0; j < width; j++)
-            {
-                var d = _embeddings.Values[id * width + j] - 0.1f;
-                loss += 0.5 * d * d;
-                _embeddings.Gradient[id * width + j] += d;
-            }
-        _embeddings.GradientRows = ids.Distinct().Order().ToArray();
+        double loss = _embeddings == null ? 0 : EmbeddingLoss(_embeddings, ids);
         var scale = ids.Count / 100f;
         foreach (var p in Parameters.Where(p => p != _embeddings))
             for (var i = 0; i < p.Values.Length; i++)
@@ -65,6 +55,23 @@ internal sealed class AnalyticGradientModel : IGradientModel
                 p.Gradient[i] = scale * p.Values[i];
             }
         return new LossParts(loss, loss);
+    }
+
+    private static double EmbeddingLoss(TrainableTensor embeddings, List<int> ids)
+    {
+        var width = embeddings.RowLength;
+        if (embeddings.GradientRows is { } previous)
+            foreach (var r in previous) Array.Clear(embeddings.Gradient, r * width, width);
+        double loss = 0;
+        foreach (var id in ids)
+            for (var j = 0; j < width; j++)
+            {
+                var d = embeddings.Values[id * width + j] - 0.1f;
+                loss += 0.5 * d * d;
+                embeddings.Gradient[id * width + j] += d;
+            }
+        embeddings.GradientRows = ids.Distinct().Order().ToArray();
+        return loss;
     }
 
     public void Dispose()

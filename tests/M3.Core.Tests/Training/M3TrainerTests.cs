@@ -58,6 +58,26 @@ public class M3TrainerTests
     }
 
     [Fact]
+    public void TensorsTheObjectiveDoesNotTrainAreWrittenFromTheSource()
+    {
+        var root = TestPaths.NewTempDir();
+        var trainer = new M3Trainer((d, o) => new AnalyticGradientModel(d, o));
+        var (heads, dense) = (Path.Combine(root, "heads"), Path.Combine(root, "dense"));
+        trainer.Train(new TrainingRun(TestPaths.TinyM3, [Data], heads, new TrainingObjective { FixEncoder = true }, Small with { MaxSteps = 2 }));
+        trainer.Train(new TrainingRun(TestPaths.TinyM3, [Data], dense, new TrainingObjective { Unified = false }, Small with { MaxSteps = 2 }));
+
+        using var source = M3Checkpoint.Open(TestPaths.TinyM3);
+        using var fixedEncoder = M3Checkpoint.Open(heads);
+        using var denseOnly = M3Checkpoint.Open(dense);
+        foreach (var spec in source.EncoderTensors)
+            Assert.Equal(source.ReadEncoderTensor(spec.Name).Data, fixedEncoder.ReadEncoderTensor(spec.Name).Data);
+        Assert.NotEqual(source.ColbertLinear.Weight.Data, fixedEncoder.ColbertLinear.Weight.Data);
+        Assert.NotEqual(source.ReadEncoderTensor("encoder.layer.0.output.dense.weight").Data, denseOnly.ReadEncoderTensor("encoder.layer.0.output.dense.weight").Data);
+        Assert.Equal(source.ColbertLinear.Weight.Data, denseOnly.ColbertLinear.Weight.Data);
+        Assert.Equal(source.SparseLinear.Bias.Data, denseOnly.SparseLinear.Bias.Data);
+    }
+
+    [Fact]
     public void ResumeEndsWithTheSameWeightsAsAnUninterruptedRun()
     {
         var root = TestPaths.NewTempDir();
