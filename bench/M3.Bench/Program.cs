@@ -7,5 +7,8 @@ return args.FirstOrDefault() switch
     "index" => IndexBench.Run(args[1..]),
     "server" => ServerBench.Run(args[1..]),
     "long" => LongTextBench.Run(args[1..]),
+    "train" => M3.Bench.Training.TrainBench.Run(args[1..]),
+    "random-model" => M3.Bench.Training.RandomModelCommand.Run(args[1..]),
+    M3.Bench.Training.TrainWorker.Command => M3.Bench.Training.TrainWorker.Run(args[1..]),
     _ => EncoderBench.Run(args),
 };

@@ -57,6 +57,23 @@ public sealed class PythonPeers
     }
 
     /// <summary>
+    /// Runs the PyTorch fine-tuning peer (torch_train_baseline.py: FlagEmbedding's loss, AdamW, clipping) for
+    /// <paramref name="steps"/> steps; a failure (e.g. the kernel killing it for memory) comes back as its status, not as an exception.
+    /// </summary>
+    public TrainPeerRun RunTorchTrain(string model, string trainFile, int threads, int steps, int batchSize, int groupSize, IReadOnlyList<string> extra)
+    {
+        var path = Path.Combine(_benchDirectory, "torch_train_baseline.py");
+        if (!File.Exists(path)) return new TrainPeerRun(0, 0, 0, $"not run: {path} not found");
+        var run = RunProcess(Python, ["-c", PeakRssWrapper, path, model, trainFile, "--threads", threads.ToString(), "--steps", steps.ToString(),
+            "--batch-size", batchSize.ToString(), "--group-size", groupSize.ToString(), .. extra], TimeSpan.FromMinutes(60));
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (run.ExitCode != 0 || lines.Length < 2)
+            return new TrainPeerRun(0, 0, 0, run.ExitCode is 137 or -9 ? "killed (SIGKILL: out of memory)" : $"failed (exit {run.ExitCode}): {LastLine(run.Error)}");
+        var report = JsonNode.Parse(lines[^2])!;
+        return new TrainPeerRun((double)report["seconds_per_step"]!, (long)report["tokens_per_step"]!, (long)JsonNode.Parse(lines[^1])!["peak_rss_kb"]! * 1024, "ok");
+    }
+
+    /// <summary>
     /// The plain export of <paramref name="model"/>, exported once and cached beside the checkpoint (torch writes the
     /// weights of a model over 2 GB as external data files, so the export gets its own folder, built under a temporary name).
     /// </summary>
@@ -67,7 +84,7 @@ public sealed class PythonPeers
         if (File.Exists(onnx)) return onnx;
         log.WriteLine($"exporting the plain ONNX peer once to {folder} (torch.onnx.export) ...");
         var watch = Stopwatch.StartNew();
-        CachedFolder.Build(folder, temp => RunScript("onnx_export_baseline.py", [model, Path.Combine(temp, "model.onnx")], TimeSpan.FromMinutes(30)));
+        M3.Core.Training.Checkpoints.AtomicDirectory.Write(folder, temp => RunScript("onnx_export_baseline.py", [model, Path.Combine(temp, "model.onnx")], TimeSpan.FromMinutes(30)));
         log.WriteLine($"exported in {watch.Elapsed.TotalSeconds:F0} s");
         return onnx;
     }
@@ -86,7 +103,7 @@ public sealed class PythonPeers
     private static string LastLine(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "no output";
 
-    private static (int ExitCode, string Output, string Error) RunProcess(string file, IReadOnlyList<string> args, TimeSpan timeout)
+    internal static (int ExitCode, string Output, string Error) RunProcess(string file, IReadOnlyList<string> args, TimeSpan timeout)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) info.ArgumentList.Add(a);
@@ -103,6 +120,9 @@ public sealed class PythonPeers
 
     private sealed record ScriptResult(string[] Lines, long PeakRssBytes);
 }
+
+/// <summary>One fine-tuning peer run: median seconds per step after the first, real tokens per step, peak RSS, and "ok" or how it failed.</summary>
+public sealed record TrainPeerRun(double SecondsPerStep, long TokensPerStep, long PeakRssBytes, string Status);
 
 /// <summary>One peer run as its script reports it.</summary>
 public sealed record PeerRun(int Texts, long Tokens, double Seconds, long PeakRssBytes, string Version);

@@ -35,16 +35,17 @@ public static class RandomCheckpoint
         Directory.CreateDirectory(cacheRoot);
         var started = System.Diagnostics.Stopwatch.StartNew();
         log.WriteLine($"generating a full-size random checkpoint (seed {seed}) in {directory} ...");
-        CachedFolder.Build(directory, temp =>
+        M3.Core.Training.Checkpoints.AtomicDirectory.Write(directory, temp =>
         {
-            Generate(temp, fixtureDirectory, seed);
+            Generate(temp, fixtureDirectory, FullSize, seed);
             File.WriteAllText(Path.Combine(temp, CompleteMarker), $"seed {seed}\n");
         });
         log.WriteLine($"generated in {started.Elapsed.TotalSeconds:F1} s");
         return directory;
     }
 
-    private static void Generate(string directory, string fixtureDirectory, int seed)
+    /// <summary>Writes a random checkpoint of any size into <paramref name="directory"/>, with the fixture's tokenizer files.</summary>
+    internal static void Generate(string directory, string fixtureDirectory, M3Config config, int seed)
     {
         foreach (var name in TokenizerFiles)
         {
@@ -52,7 +53,7 @@ public static class RandomCheckpoint
             if (!File.Exists(source)) throw new FileNotFoundException($"the fixture lacks {name}, needed for the benchmark checkpoint", source);
             File.Copy(source, Path.Combine(directory, name));
         }
-        M3CheckpointWriter.Write(directory, FullSize, Filler(seed));
+        M3CheckpointWriter.Write(directory, config, Filler(seed));
     }
 
     /// <summary>

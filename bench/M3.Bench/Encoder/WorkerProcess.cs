@@ -95,7 +95,7 @@ internal sealed class WorkerProcess : IDisposable
     }
 
     /// <summary>How to start this benchmark again as a worker: the apphost directly, or dotnet with the entry assembly.</summary>
-    private static (string File, string[] Prefix) SelfCommand()
+    internal static (string File, string[] Prefix) SelfCommand()
     {
         var process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot locate the running executable");
         return Path.GetFileNameWithoutExtension(process) == "dotnet"

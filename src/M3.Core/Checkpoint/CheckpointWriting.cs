@@ -21,13 +21,14 @@ internal static class CheckpointWriting
     }
 
     /// <summary>Checks a layout before anything is written: supported dtypes, unique names, non-negative shapes.</summary>
-    internal static void CheckLayout(IReadOnlyList<TensorInfo> layout)
+    /// <param name="allowIntegers">True for formats that store <see cref="TensorDType.I64"/> (safetensors).</param>
+    internal static void CheckLayout(IReadOnlyList<TensorInfo> layout, bool allowIntegers = false)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var t in layout)
         {
             if (!names.Add(t.Name)) throw new ArgumentException($"tensor '{t.Name}' appears twice", nameof(layout));
-            if (!TensorDType.IsSupported(t.DType)) throw new ArgumentException($"tensor '{t.Name}': cannot write dtype {t.DType}; only F32, F16 and BF16", nameof(layout));
+            if (!TensorDType.IsSupported(t.DType) && !(allowIntegers && t.DType == TensorDType.I64)) throw new ArgumentException($"tensor '{t.Name}': cannot write dtype {t.DType}; only F32, F16 and BF16", nameof(layout));
             if (t.Shape.Any(d => d < 0)) throw new ArgumentException($"tensor '{t.Name}': negative dimension in {t.ShapeText}", nameof(layout));
         }
     }

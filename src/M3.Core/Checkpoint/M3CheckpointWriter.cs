@@ -17,6 +17,11 @@ internal enum M3WeightsFormat
 internal static class M3CheckpointWriter
 {
     public static void Write(string directory, M3Config config, TensorFiller fill,
+        M3WeightsFormat formats = M3WeightsFormat.Safetensors, string dtype = TensorDType.F32) =>
+        Write(directory, config, fill, fill, fill, formats, dtype);
+
+    /// <summary>Writes with one filler per file, so each head's <c>weight</c> and <c>bias</c> are told apart by file rather than by shape.</summary>
+    internal static void Write(string directory, M3Config config, TensorFiller encoderFill, TensorFiller colbertFill, TensorFiller sparseFill,
         M3WeightsFormat formats = M3WeightsFormat.Safetensors, string dtype = TensorDType.F32)
     {
         if ((formats & (M3WeightsFormat.Safetensors | M3WeightsFormat.PyTorch)) == 0)
@@ -31,13 +36,13 @@ internal static class M3CheckpointWriter
             .Select(s => new TensorInfo(s.Name, s.Shape, dtype))
             .ToList();
         if (formats.HasFlag(M3WeightsFormat.Safetensors))
-            SafetensorsWriter.Write(Path.Combine(directory, M3Checkpoint.SafetensorsFileName), encoder, fill);
+            SafetensorsWriter.Write(Path.Combine(directory, M3Checkpoint.SafetensorsFileName), encoder, encoderFill);
         if (formats.HasFlag(M3WeightsFormat.PyTorch))
-            PyTorchZipWriter.Write(Path.Combine(directory, M3Checkpoint.PyTorchFileName), encoder, fill);
+            PyTorchZipWriter.Write(Path.Combine(directory, M3Checkpoint.PyTorchFileName), encoder, encoderFill);
 
         // Heads stay float32, as BAAI/bge-m3 ships them.
-        PyTorchZipWriter.Write(Path.Combine(directory, M3Checkpoint.ColbertFileName), Head(h), fill);
-        PyTorchZipWriter.Write(Path.Combine(directory, M3Checkpoint.SparseFileName), Head(1), fill);
+        PyTorchZipWriter.Write(Path.Combine(directory, M3Checkpoint.ColbertFileName), Head(h), colbertFill);
+        PyTorchZipWriter.Write(Path.Combine(directory, M3Checkpoint.SparseFileName), Head(1), sparseFill);
 
         List<TensorInfo> Head(int outFeatures) =>
             [new("weight", [outFeatures, h], TensorDType.F32), new("bias", [outFeatures], TensorDType.F32)];

@@ -58,7 +58,7 @@ internal sealed class SafetensorsFile : ITensorFile
 
     public void ReadInto(string name, Span<float> destination)
     {
-        var info = TensorFileSupport.Lookup(this, name, destination.Length);
+        var info = TensorFileSupport.Lookup(this, name, destination.Length, allowIntegers: true);
         var position = _dataStart[name];
         TensorFileSupport.Fill(info.DType, destination,
             buffer =>

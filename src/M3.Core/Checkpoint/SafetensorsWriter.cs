@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace M3.Core.Checkpoint;
 
 /// <summary>
-/// Writes <c>.safetensors</c> files (F32, F16 or BF16 per tensor) in the layout the reference library produces:
+/// Writes <c>.safetensors</c> files (F32, F16, BF16 or I64 per tensor) in the layout the reference library produces:
 /// header padded with spaces to 8 bytes, tensors contiguous in the given order. Used by tests and by the benchmark
 /// to generate full-size checkpoints; data is streamed one tensor at a time.
 /// </summary>
@@ -19,7 +19,7 @@ internal static class SafetensorsWriter
     public static void Write(string path, IReadOnlyList<TensorInfo> layout, TensorFiller fill,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
-        CheckpointWriting.CheckLayout(layout);
+        CheckpointWriting.CheckLayout(layout, allowIntegers: true);
         var header = Header(layout, metadata ?? new Dictionary<string, string> { ["format"] = "pt" });
         CheckpointWriting.WriteAtomically(path, stream =>
         {

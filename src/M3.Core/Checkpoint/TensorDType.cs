@@ -12,6 +12,14 @@ internal static class TensorDType
     public const string F16 = "F16";
     public const string BF16 = "BF16";
 
+    /// <summary>
+    /// Integer ids (e.g. the rows of a sparse embedding gradient), written and read through float32 values: exact for
+    /// integers up to 2^24 in magnitude, and refused beyond that.
+    /// </summary>
+    public const string I64 = "I64";
+
+    private const float MaxExactInteger = 1 << 24;
+
     /// <summary>True for the element types this library converts to float32.</summary>
     public static bool IsSupported(string dtype) => dtype is F32 or F16 or BF16;
 
@@ -57,13 +65,41 @@ internal static class TensorDType
             output.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
             return;
         }
-        if (dtype is not (F16 or BF16)) throw new ArgumentException($"cannot write dtype {dtype}; only F32, F16 and BF16", nameof(dtype));
+        if (dtype == I64)
+        {
+            WriteIntegers(output, values);
+            return;
+        }
+        if (dtype is not (F16 or BF16)) throw new ArgumentException($"cannot write dtype {dtype}; only F32, F16, BF16 and I64", nameof(dtype));
         var buffer = new byte[Math.Min(values.Length, 1 << 20) * 2];
         for (var start = 0; start < values.Length; start += buffer.Length / 2)
         {
             var count = Math.Min(buffer.Length / 2, values.Length - start);
             Narrow(dtype, values.Slice(start, count), buffer);
             output.Write(buffer, 0, count * 2);
+        }
+    }
+
+    private static void WriteIntegers(Stream output, ReadOnlySpan<float> values)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        foreach (var v in values)
+        {
+            if (v != MathF.Round(v) || MathF.Abs(v) > MaxExactInteger)
+                throw new ArgumentException($"cannot store {v} as I64: only integers up to 2^24 pass exactly through float32");
+            BinaryPrimitives.WriteInt64LittleEndian(bytes, (long)v);
+            output.Write(bytes);
+        }
+    }
+
+    /// <summary>Converts little-endian I64 elements to float32, refusing any that float32 cannot hold exactly.</summary>
+    internal static void WidenIntegers(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        for (var i = 0; i < destination.Length; i++)
+        {
+            var value = BinaryPrimitives.ReadInt64LittleEndian(source.Slice(8 * i, 8));
+            if (Math.Abs(value) > (long)MaxExactInteger) throw new InvalidDataException($"I64 value {value} is beyond 2^24 and cannot be read as float32 exactly");
+            destination[i] = value;
         }
     }
 

@@ -8,12 +8,13 @@ internal static class TensorFileSupport
     /// <summary>Large reads go in slices so no byte span exceeds int.MaxValue and conversion buffers stay small.</summary>
     internal const int ChunkElements = 1 << 20;
 
-    internal static TensorInfo Lookup(ITensorFile file, string name, int destinationLength)
+    /// <param name="allowIntegers">True for safetensors, whose I64 tensors (row ids) are read through float32 when exact.</param>
+    internal static TensorInfo Lookup(ITensorFile file, string name, int destinationLength, bool allowIntegers = false)
     {
         if (!file.Tensors.TryGetValue(name, out var info))
             throw new CheckpointException(file.FilePath, name, "no such tensor in the file");
-        if (!TensorDType.IsSupported(info.DType))
-            throw new CheckpointException(file.FilePath, name, $"unsupported dtype {info.DType} (only F32, F16 and BF16 are read)");
+        if (!TensorDType.IsSupported(info.DType) && !(allowIntegers && info.DType == TensorDType.I64))
+            throw new CheckpointException(file.FilePath, name, $"unsupported dtype {info.DType} (only F32, F16 and BF16 are read{(allowIntegers ? ", and I64" : "")})");
         if (info.ElementCount != destinationLength)
             throw new ArgumentException($"tensor '{name}' has {info.ElementCount} elements but the destination holds {destinationLength}", nameof(destinationLength));
         return info;
@@ -48,13 +49,15 @@ internal static class TensorFileSupport
             }
             return;
         }
-        var buffer = new byte[Math.Min(destination.Length, ChunkElements) * 2];
+        var size = TensorDType.ElementSize(dtype)!.Value;
+        var buffer = new byte[Math.Min(destination.Length, ChunkElements) * size];
         for (var start = 0; start < destination.Length; start += ChunkElements)
         {
             var count = Math.Min(ChunkElements, destination.Length - start);
-            var bytes = buffer.AsSpan(0, count * 2);
+            var bytes = buffer.AsSpan(0, count * size);
             ReadExactly(bytes, readSome, onShortRead);
-            TensorDType.Widen(dtype, bytes, destination.Slice(start, count));
+            if (dtype == TensorDType.I64) TensorDType.WidenIntegers(bytes, destination.Slice(start, count));
+            else TensorDType.Widen(dtype, bytes, destination.Slice(start, count));
         }
     }
 

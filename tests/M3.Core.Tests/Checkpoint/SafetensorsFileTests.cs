@@ -100,13 +100,13 @@ public sealed class SafetensorsFileTests : TempDirectoryTests
     [Fact]
     public void Unsupported_dtype_is_listed_but_refused_when_read()
     {
-        var path = WriteRaw("""{"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]},"w":{"dtype":"F32","shape":[1],"data_offsets":[16,20]}}""", new byte[20]);
+        var path = WriteRaw("""{"ids":{"dtype":"I32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}""", new byte[12]);
         using var file = SafetensorsFile.Open(path);
-        Assert.Equal("I64", file.Tensors["ids"].DType);
+        Assert.Equal("I32", file.Tensors["ids"].DType);
         Assert.Equal([0f], file.Read("w").Data);
         var e = Assert.Throws<CheckpointException>(() => file.Read("ids"));
         Assert.Equal("ids", e.TensorName);
-        Assert.Contains("unsupported dtype I64", e.Message);
+        Assert.Contains("unsupported dtype I32", e.Message);
         Assert.Contains(path, e.Message);
     }
 

@@ -1,0 +1,49 @@
+namespace M3.Core.Training.Data;
+
+/// <summary>
+/// Orders one epoch's examples into batches of <c>batchSize</c> queries. Shuffled epochs group examples of similar
+/// length (the paper's efficient batching, as transformers' <c>LengthGroupedSampler</c>): a random permutation is cut
+/// into mega-batches of 50 batches, each sorted by length and cut into batches, and the batches are shuffled. Without
+/// shuffling, examples stay in file order. An epoch's plan depends only on the seed and the epoch number, so a resumed
+/// run recomputes exactly the batches an uninterrupted one would have seen.
+/// </summary>
+internal sealed class EpochPlanner(IReadOnlyList<TrainingExample> examples, int batchSize, int groupSize, bool shuffle, int seed)
+{
+    private const int MegaBatchFactor = 50;
+
+    /// <summary>The last batch of an epoch may be smaller (transformers' default <c>dataloader_drop_last=False</c>).</summary>
+    public int BatchesPerEpoch => (examples.Count + batchSize - 1) / batchSize;
+
+    public IReadOnlyList<SampledGroup[]> Plan(int epoch)
+    {
+        var random = shuffle ? new Random(unchecked(seed * 1_000_003 + epoch)) : null;
+        var groups = new SampledGroup[examples.Count];
+        for (var i = 0; i < groups.Length; i++) groups[i] = GroupSampler.Sample(examples[i], i, groupSize, random);
+        if (random == null) return Cut(groups);
+
+        random.Shuffle(groups);
+        var mega = batchSize * MegaBatchFactor;
+        var batches = new List<SampledGroup[]>(BatchesPerEpoch);
+        for (var start = 0; start < groups.Length; start += mega)
+        {
+            var chunk = groups.AsSpan(start, Math.Min(mega, groups.Length - start)).ToArray();
+            var sorted = chunk.OrderByDescending(g => Length(examples[g.Example], g)).ToArray();
+            batches.AddRange(Cut(sorted));
+        }
+        var order = batches.ToArray();
+        random.Shuffle(order);
+        return order;
+    }
+
+    private List<SampledGroup[]> Cut(SampledGroup[] groups)
+    {
+        var batches = new List<SampledGroup[]>(BatchesPerEpoch);
+        for (var start = 0; start < groups.Length; start += batchSize)
+            batches.Add(groups.AsSpan(start, Math.Min(batchSize, groups.Length - start)).ToArray());
+        return batches;
+    }
+
+    /// <summary>Characters of the texts the group puts in the batch: cheap to compute for every example, and close to proportional to tokens.</summary>
+    private static int Length(TrainingExample e, SampledGroup g) =>
+        e.Query.Length + e.Positives[g.Positive].Length + g.Negatives.Sum(n => e.Negatives[n].Length);
+}
