@@ -26,6 +26,8 @@ public sealed class M3EmbeddingGenerator : IEmbeddingGenerator<string, Embedding
         _metadata = new EmbeddingGeneratorMetadata("M3Sharp", null, modelId ?? Path.GetFileName(encoder.ModelDirectory), encoder.HiddenSize);
     }
 
+    /// <summary>Encodes <paramref name="values"/> on a thread-pool thread; <paramref name="cancellationToken"/> stops the encoding.</summary>
+    /// <exception cref="NotSupportedException">Other dimensions than the model's hidden size were requested.</exception>
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (options?.Dimensions is { } d && d != _encoder.HiddenSize)
@@ -44,6 +46,7 @@ public sealed class M3EmbeddingGenerator : IEmbeddingGenerator<string, Embedding
         }, cancellationToken);
     }
 
+    /// <summary>The generator's metadata, the underlying <see cref="M3Encoder"/>, or the generator itself.</summary>
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is not null ? null
         : serviceType == typeof(EmbeddingGeneratorMetadata) ? _metadata
@@ -51,6 +54,7 @@ public sealed class M3EmbeddingGenerator : IEmbeddingGenerator<string, Embedding
         : serviceType.IsInstanceOfType(this) ? this
         : null;
 
+    /// <summary>Disposes the encoder when this generator owns it.</summary>
     public void Dispose()
     {
         if (_ownsEncoder) _encoder.Dispose();

@@ -14,10 +14,11 @@ namespace M3.Tokenization;
 /// </summary>
 public sealed class XlmRobertaTokenizer
 {
+    /// <summary>The fairseq ids XLM-RoBERTa uses for <c>&lt;s&gt;</c>, <c>&lt;pad&gt;</c>, <c>&lt;/s&gt;</c> and <c>&lt;unk&gt;</c>.</summary>
     public const int BosId = 0, PadId = 1, EosId = 2, UnkId = 3;
-    public const string TokenizerJsonFileName = "tokenizer.json";
-    public const string SentencePieceFileName = "sentencepiece.bpe.model";
-    public const string ConfigFileName = "tokenizer_config.json";
+
+    /// <summary>The tokenizer files of a checkpoint folder: Hugging Face's, SentencePiece's, and the settings file.</summary>
+    public const string TokenizerJsonFileName = "tokenizer.json", SentencePieceFileName = "sentencepiece.bpe.model", ConfigFileName = "tokenizer_config.json";
 
     /// <summary>
     /// BGE-M3's longest input in tokens, <c>&lt;s&gt;</c> and <c>&lt;/s&gt;</c> included: the maximum length when
@@ -182,6 +183,7 @@ public sealed class XlmRobertaTokenizer
         return sb.ToString();
     }
 
+    /// <summary>The vocabulary piece of <paramref name="id"/> (e.g. "▁Hel"); ids outside the vocabulary throw.</summary>
     public string IdToToken(int id)
     {
         if (id >= 0 && id < _model.Count) return _model.PieceOf(id);

@@ -61,12 +61,19 @@ public sealed class M3Encoder : IDisposable
         }
     }
 
+    /// <summary>The checkpoint folder, as a full path.</summary>
     public string ModelDirectory { get; }
 
     /// <summary>SHA-256 over the checkpoint's files (memoized in the graph cache): identifies the model, e.g. in an index's manifest.</summary>
     public string ContentKey { get; }
+
+    /// <summary>The checkpoint's config.json.</summary>
     public M3Config Config { get; }
+
+    /// <summary>The options the encoder was loaded with.</summary>
     public M3EncoderOptions Options { get; }
+
+    /// <summary>The checkpoint's tokenizer, which <see cref="Encode"/> applies to texts.</summary>
     public XlmRobertaTokenizer Tokenizer { get; }
 
     /// <summary>Hidden size of the model, the dimension of dense and ColBERT vectors.</summary>
@@ -203,5 +210,6 @@ public sealed class M3Encoder : IDisposable
         }
     }
 
+    /// <summary>Releases the ONNX Runtime session.</summary>
     public void Dispose() => _session.Dispose();
 }

@@ -12,8 +12,10 @@ public enum M3Precision
 /// <summary>Options fixed when an encoder is loaded.</summary>
 public sealed record M3EncoderOptions
 {
+    /// <summary>fp32, ONNX Runtime's choice of threads, the default cache folder.</summary>
     public static M3EncoderOptions Default { get; } = new();
 
+    /// <summary>The precision the ONNX graph is built in.</summary>
     public M3Precision Precision { get; init; } = M3Precision.Fp32;
 
     /// <summary>Intra-op threads for ONNX Runtime; 0 lets it choose (all physical cores).</summary>

@@ -8,6 +8,7 @@ public sealed class MultiVector
 {
     private readonly float[] _data;
 
+    /// <summary>Wraps <paramref name="data"/> (row-major, not copied) as rows of <paramref name="dimension"/> floats.</summary>
     public MultiVector(float[] data, int dimension)
     {
         if (dimension <= 0 || data.Length % dimension != 0)
@@ -16,8 +17,15 @@ public sealed class MultiVector
         Dimension = dimension;
     }
 
+    /// <summary>Floats per row: the model's hidden size.</summary>
     public int Dimension { get; }
+
+    /// <summary>Number of rows (tokens).</summary>
     public int Count => _data.Length / Dimension;
+
+    /// <summary>All rows, row-major.</summary>
     public ReadOnlySpan<float> Data => _data;
+
+    /// <summary>Row <paramref name="row"/>.</summary>
     public ReadOnlySpan<float> this[int row] => _data.AsSpan(row * Dimension, Dimension);
 }

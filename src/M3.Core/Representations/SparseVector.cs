@@ -12,6 +12,7 @@ public sealed class SparseVector
     private readonly int[] _ids;
     private readonly float[] _weights;
 
+    /// <summary>Wraps strictly ascending token ids and their weights (not copied).</summary>
     public SparseVector(int[] sortedIds, float[] weights)
     {
         if (sortedIds.Length != weights.Length)
@@ -23,6 +24,7 @@ public sealed class SparseVector
         _weights = weights;
     }
 
+    /// <summary>No token at all.</summary>
     public static SparseVector Empty { get; } = new([], []);
 
     /// <summary>Builds a vector from (id, weight) pairs in any order, keeping the maximum per id and dropping weights ≤ 0.</summary>
@@ -42,10 +44,16 @@ public sealed class SparseVector
         return new SparseVector(ids, weights);
     }
 
+    /// <summary>Number of tokens with a weight.</summary>
     public int Count => _ids.Length;
+
+    /// <summary>Token ids, ascending.</summary>
     public ReadOnlySpan<int> Ids => _ids;
+
+    /// <summary>Weights, in the order of <see cref="Ids"/>.</summary>
     public ReadOnlySpan<float> Weights => _weights;
 
+    /// <summary>The weight of <paramref name="tokenId"/>, 0 when it has none.</summary>
     public float this[int tokenId]
     {
         get
