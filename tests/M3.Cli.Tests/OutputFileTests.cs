@@ -169,7 +169,9 @@ public sealed class OutputFileTests : IDisposable
         var m3 = Path.Combine(AppContext.BaseDirectory, "m3.dll");
         var start = new ProcessStartInfo("dotnet", ["exec", m3, "tokenize", "--model", TestPaths.TinyM3, "--input", "-", "--output", output])
         {
-            RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
         };
         using var process = Process.Start(start)!;
         // One line, and stdin left open: m3 writes it to its temp file, then waits for more input.

@@ -135,8 +135,8 @@ public sealed class SearchTests : IDisposable
     {
         using var index = M3Index.OpenOrCreate(_dir, "synthetic", 8);
         var e = SyntheticIndex.Embedding(new Random(1), 16);
-        Assert.Throws<ArgumentException>(() => index.Write([new IndexStore.StoredPassage("x", 0, "t", null, e)]));
-        Assert.Throws<ArgumentException>(() => index.Write([new IndexStore.StoredPassage("x", 0, "t", null, e with { Colbert = null })]));
+        Assert.Throws<IndexException>(() => index.Write([new IndexStore.StoredPassage("x", 0, "t", null, e)]));
+        Assert.Throws<IndexException>(() => index.Write([new IndexStore.StoredPassage("x", 0, "t", null, e with { Colbert = null })]));
         Assert.Equal((0, 0), index.Count());
     }
 

@@ -149,7 +149,7 @@ public sealed class SegmentTests : IDisposable
         bytes[file == VectorFiles.DenseName ? 7 * Dim * 4 + 5 : 7 * 12 * Dim * 4 + 5] ^= 0x40;
         File.WriteAllBytes(path, bytes);
         using var reopened = M3Index.Open(_dir);
-        var e = Assert.Throws<InvalidDataException>(() => reopened.Search(docs[7], new SearchOptions { Mode = mode, Exact = true }));
+        var e = Assert.Throws<IndexException>(() => reopened.Search(docs[7], new SearchOptions { Mode = mode, Exact = true }));
         Assert.Contains("'d7'", e.Message);
         Assert.Contains(file, e.Message);
     }
@@ -185,7 +185,7 @@ public sealed class SegmentTests : IDisposable
         var expected = docs.Select((d, i) => (Id: $"d{i}", Score: M3Scores.SparseDense(M3Scores.Dense(query.Dense, d.Dense), M3Scores.Sparse(query.Sparse!, d.Sparse!), w), Index: i))
             .OrderByDescending(x => x.Score).ThenBy(x => x.Index).Take(10);
         Assert.Equal(expected.Select(x => (x.Id, x.Score)), index.Search(query, new SearchOptions { Mode = SearchMode.Hybrid, Exact = true }).Select(h => (h.Id, h.Score)));
-        var e = Assert.Throws<InvalidOperationException>(() => index.Search(query, new SearchOptions { Mode = SearchMode.Colbert }));
+        var e = Assert.Throws<IndexException>(() => index.Search(query, new SearchOptions { Mode = SearchMode.Colbert }));
         Assert.Contains("--no-colbert", e.Message);
         Assert.Equal(10, index.Search(query, new SearchOptions { Mode = SearchMode.Rrf }).Count);
     }

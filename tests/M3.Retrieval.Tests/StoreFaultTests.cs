@@ -106,9 +106,9 @@ public sealed class StoreFaultTests : IDisposable
     {
         using (var ix = M3Index.OpenOrCreate(_dir, "m", Dim, new IndexOptions { Colbert = ColbertPrecision.Int8 }, modelKey: new string('a', 64)))
             SyntheticIndex.Fill(ix, 2, 1);
-        var e = Assert.Throws<ArgumentException>(() => M3Index.OpenOrCreate(_dir, "m", Dim, null, modelKey: new string('b', 64)));
+        var e = Assert.Throws<IndexException>(() => M3Index.OpenOrCreate(_dir, "m", Dim, null, modelKey: new string('b', 64)));
         Assert.Contains("another checkpoint", e.Message);
-        e = Assert.Throws<ArgumentException>(() => M3Index.OpenOrCreate(_dir, "m", Dim, new IndexOptions { Colbert = ColbertPrecision.Float16 }));
+        e = Assert.Throws<IndexException>(() => M3Index.OpenOrCreate(_dir, "m", Dim, new IndexOptions { Colbert = ColbertPrecision.Float16 }));
         Assert.Contains("int8", e.Message);
         using var same = M3Index.OpenOrCreate(_dir, "m", Dim, new IndexOptions { Colbert = ColbertPrecision.Int8 }, modelKey: new string('a', 64));
         Assert.Equal((2, 2), same.Count());
@@ -150,7 +150,7 @@ public sealed class StoreFaultTests : IDisposable
             if (ix.IntegrityCheck(quick: true) != "ok") throw new InvalidDataException($"{path}: damaged");
             ix.Count();
         });
-        Assert.IsType<InvalidDataException>(e);
+        Assert.IsType<IndexException>(e);
         Assert.Contains(IndexStore.FileName, e.Message);
         Assert.Contains("damaged", e.Message);
     }

@@ -26,7 +26,10 @@ internal sealed class WorkerProcess : IDisposable
         var (file, prefix) = SelfCommand();
         var info = new ProcessStartInfo(file)
         {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
         };
         foreach (var a in prefix.Concat([EngineWorker.Flag, engine]).Concat(arguments)) info.ArgumentList.Add(a);
         _process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start the {engine} worker");

@@ -28,9 +28,13 @@ internal static class CommandRunner
         }
     }
 
-    /// <summary>Runs a synchronous body on a worker thread, so that Ctrl+C is answered while it computes.</summary>
+    /// <summary>
+    /// Runs a synchronous body on a worker thread, so that Ctrl+C is answered while it computes. The answer does not wait
+    /// for the body: one blocked where no token reaches (reading stdin) would otherwise hold the process until the
+    /// command line's termination timeout.
+    /// </summary>
     public static Task<int> RunAsync(Func<CancellationToken, int> body, CancellationToken cancellationToken) =>
-        RunAsync(ct => Task.Run(() => body(ct), ct), cancellationToken);
+        RunAsync(ct => Task.Run(() => body(ct), ct).WaitAsync(ct), cancellationToken);
 
     private static bool IsExpected(Exception e) =>
         e is CliError or M3Exception or IOException or UnauthorizedAccessException;

@@ -127,9 +127,12 @@ internal sealed class RestrictedUnpickler
                 case 0x8c: Push(ReadString(ReadBytes(1)[0])); break; // SHORT_BINUNICODE
                 case 0x8d: Push(ReadString(BinaryPrimitives.ReadUInt64LittleEndian(ReadBytes(8)))); break; // BINUNICODE8
                 case (byte)'c': { var module = ReadLine(); var name = ReadLine(); Push(Resolve(module, name)); break; } // GLOBAL
-                case 0x93: { var name = Pop() as string; var module = Pop() as string; // STACK_GLOBAL
-                    if (name == null || module == null) throw Fail("STACK_GLOBAL needs two strings");
-                    Push(Resolve(module, name)); break; }
+                case 0x93:
+                    {
+                        var name = Pop() as string; var module = Pop() as string; // STACK_GLOBAL
+                        if (name == null || module == null) throw Fail("STACK_GLOBAL needs two strings");
+                        Push(Resolve(module, name)); break;
+                    }
                 case (byte)'Q': Push(PersistentLoad(Pop())); break; // BINPERSID
                 case (byte)'R': { var args = Pop(); var callable = Pop(); Push(Reduce(callable, args)); break; } // REDUCE
                 case (byte)'s': { var value = Pop(); var key = Pop(); AddPairs(PeekDict(), [key, value]); break; } // SETITEM

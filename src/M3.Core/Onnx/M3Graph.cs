@@ -1,5 +1,5 @@
-using M3.Core.Checkpoint;
 using System.Runtime.InteropServices;
+using M3.Core.Checkpoint;
 using M3.Core.Encoding;
 using DataType = M3.Core.Onnx.Proto.TensorProto.Types.DataType;
 

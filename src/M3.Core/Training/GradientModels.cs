@@ -1,8 +1,14 @@
+using M3.Core.Checkpoint;
+
 namespace M3.Core.Training;
 
 /// <summary>The engine <c>m3 train</c>, <see cref="M3Trainer"/> hosts and the benchmark run on.</summary>
 internal static class GradientModels
 {
-    public static IGradientModel OnnxRuntime(string checkpointDirectory, TrainingObjective objective) =>
-        throw new NotSupportedException("the ONNX Runtime training engine is not part of this build yet");
+    /// <summary><see cref="M3TrainingModel"/>: BGE-M3's loss and gradients on ONNX Runtime, from a checkpoint folder.</summary>
+    public static IGradientModel OnnxRuntime(string checkpointDirectory, TrainingObjective objective)
+    {
+        using var checkpoint = M3Checkpoint.Open(checkpointDirectory);
+        return M3TrainingModel.Create(checkpoint, objective);
+    }
 }

@@ -44,7 +44,8 @@ internal static class Searcher
             {
                 if (M3Scores.Sparse(Sparse(query), context.Sparse(row)) != score)
                     throw new IndexException($"{context.Snapshot.Base?.Postings.Path}: postings disagree with document '{row.DocId}''s stored weights; the file is damaged: delete the index folder's base.* files and they are rebuilt from index.db");
-            },
+            }
+            ,
             _ => null,
         };
         return Aggregate(context, scores, options.TopK, verify);

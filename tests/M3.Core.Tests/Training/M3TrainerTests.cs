@@ -12,7 +12,14 @@ public class M3TrainerTests
 
     private static readonly TrainerOptions Small = new()
     {
-        BatchSize = 2, GroupSize = 4, QueryMaxLength = 64, PassageMaxLength = 256, LearningRate = 1e-2, WarmupSteps = 2, MaxSteps = 5, Seed = 7,
+        BatchSize = 2,
+        GroupSize = 4,
+        QueryMaxLength = 64,
+        PassageMaxLength = 256,
+        LearningRate = 1e-2,
+        WarmupSteps = 2,
+        MaxSteps = 5,
+        Seed = 7,
     };
 
     [Fact]

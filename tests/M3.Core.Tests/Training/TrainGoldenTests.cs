@@ -28,9 +28,15 @@ public sealed class TrainGoldenTests
         var expected = c.GetProperty("loss").GetProperty("real_tokens");
         var actual = new Dictionary<string, double?>
         {
-            ["dense"] = loss.Dense, ["sparse"] = loss.Sparse, ["colbert"] = loss.Colbert, ["ensemble"] = loss.Ensemble,
-            ["unified"] = loss.Unified, ["self_distill_dense"] = loss.SelfDistillDense, ["self_distill_sparse"] = loss.SelfDistillSparse,
-            ["self_distill_colbert"] = loss.SelfDistillColbert, ["total"] = loss.Total,
+            ["dense"] = loss.Dense,
+            ["sparse"] = loss.Sparse,
+            ["colbert"] = loss.Colbert,
+            ["ensemble"] = loss.Ensemble,
+            ["unified"] = loss.Unified,
+            ["self_distill_dense"] = loss.SelfDistillDense,
+            ["self_distill_sparse"] = loss.SelfDistillSparse,
+            ["self_distill_colbert"] = loss.SelfDistillColbert,
+            ["total"] = loss.Total,
         };
         foreach (var part in expected.EnumerateObject())
         {

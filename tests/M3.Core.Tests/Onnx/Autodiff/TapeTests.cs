@@ -9,7 +9,8 @@ public sealed class TapeTests
     [Fact] public void Sum_broadcasts_a_row() => GradCheck.Run((t, x) => t.Sum(x[0], x[1]), [[2, 3], [1, 3]]);
     [Fact] public void Sub_broadcasts_a_column() => GradCheck.Run((t, x) => t.Sub(x[0], x[1]), [[2, 3], [2, 1]]);
     [Fact] public void Mul_broadcasts_across_ranks() => GradCheck.Run((t, x) => t.Mul(x[0], x[1]), [[2, 3, 4], [1, 4]]);
-    [Fact] public void Div_by_values_away_from_zero() =>
+    [Fact]
+    public void Div_by_values_away_from_zero() =>
         GradCheck.Run((t, x) => t.Div(x[0], x[1]), [[2, 3], [3]], values: [[.. Random(6, 1)], [1.5, -0.7, 2.2]]);
     [Fact] public void Scale() => GradCheck.Run((t, x) => t.Scale(x[0], -0.37), [[2, 3]]);
     [Fact] public void MatMul_batched_four_dimensional() => GradCheck.Run((t, x) => t.MatMul(x[0], x[1]), [[2, 2, 3, 4], [2, 2, 4, 5]]);
@@ -21,10 +22,12 @@ public sealed class TapeTests
     // ONNX Runtime's Erf kernel is float32 only.
     [Fact] public void Gelu_exact_in_float32() => GradCheck.Run((t, x) => t.Gelu(x[0]), [[3, 5]], float64: false, values: [[.. Random(15, 3).Select(v => 3 * v)]]);
 
-    [Fact] public void Relu_away_from_zero() =>
+    [Fact]
+    public void Relu_away_from_zero() =>
         GradCheck.Run((t, x) => t.Relu(x[0]), [[2, 4]], values: [[0.3, -0.4, 0.8, -0.1, -0.9, 0.2, 0.6, -0.5]]);
 
-    [Fact] public void Reshape_then_transpose() => GradCheck.Run((t, x) =>
+    [Fact]
+    public void Reshape_then_transpose() => GradCheck.Run((t, x) =>
         t.Transpose(t.Reshape(x[0], t.Graph.Int64s(2, 3, 2), 2, 3, 2), 2, 0, 1), [[6, 2]]);
 
     [Fact] public void Slice_to_the_end() => GradCheck.Run((t, x) => t.Slice(x[0], 1, 1), [[2, 4, 3]]);
