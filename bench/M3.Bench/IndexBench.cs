@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Retrieval;
 
 namespace M3.Bench;

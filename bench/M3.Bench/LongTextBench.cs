@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 
 namespace M3.Bench;
 
@@ -21,7 +21,7 @@ public static class LongTextBench
         var lines = File.ReadLines(Path.Combine(fixture, "tokenizer_golden.jsonl"))
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!).ToList();
 
-        using var encoder = M3Encoder.Load(model, new M3EncoderOptions { Precision = precision });
+        using var encoder = M3Encoder.Load(model, new M3LoadOptions { Precision = precision });
         var text = string.Join(" ", Enumerable.Range(0, 4 * tokens).Select(i => lines[i % lines.Count]));
         var options = new M3EncodeOptions { MaxLength = tokens };
         encoder.Encode(["warm-up"], options);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Representations;
 using M3.Server;
 
@@ -36,7 +36,7 @@ public static class ServerBench
             ? string.Join(" ", Enumerable.Range(0, 40).Select(j => pool[(i * 41 + j) % pool.Count]))
             : pool[(i * 13) % pool.Count]).ToList();
 
-        var encoderOptions = new M3EncoderOptions { Precision = precision };
+        var encoderOptions = new M3LoadOptions { Precision = precision };
         double offlineTokensPerSecond;
         List<M3Embedding> offline;
         using (var encoder = M3Encoder.Load(model, encoderOptions))
@@ -51,7 +51,7 @@ public static class ServerBench
             offlineTokensPerSecond, seconds, clients).GetAwaiter().GetResult();
     }
 
-    private static async Task<int> RunAsync(string model, M3EncoderOptions encoderOptions, List<string> texts, List<float[]> expected, List<int> tokenCounts,
+    private static async Task<int> RunAsync(string model, M3LoadOptions encoderOptions, List<string> texts, List<float[]> expected, List<int> tokenCounts,
         double offlineTokensPerSecond, int seconds, int clients)
     {
         await using var server = M3Server.Create(new ServerOptions { ModelDirectory = model, Encoder = encoderOptions, Urls = "http://127.0.0.1:0" });

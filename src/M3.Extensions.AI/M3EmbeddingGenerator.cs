@@ -1,4 +1,4 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using Microsoft.Extensions.AI;
 
 namespace M3.Extensions.AI;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Representations;
 using M3.Retrieval.Search;
 using M3.Retrieval.Storage;

@@ -1,4 +1,4 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Retrieval;
 using M3.Server.Http;
 using Microsoft.Extensions.Logging;

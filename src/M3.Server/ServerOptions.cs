@@ -1,4 +1,4 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Tokenization;
 using Microsoft.Extensions.Logging;
 
@@ -13,7 +13,7 @@ public sealed record ServerOptions
     public string? IndexDirectory { get; init; }
     public string Urls { get; init; } = "http://127.0.0.1:8080";
     public string? ApiKey { get; init; }
-    public M3EncoderOptions Encoder { get; init; } = M3EncoderOptions.Default;
+    public M3LoadOptions Encoder { get; init; } = M3LoadOptions.Default;
 
     public int MaxInputsPerRequest { get; init; } = 256;
     public int MaxCharactersPerInput { get; init; } = 200_000;

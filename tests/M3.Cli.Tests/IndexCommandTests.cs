@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using M3.Cli.Commands;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Scoring;
 using M3.Retrieval;
 using M3.Tests;
@@ -48,7 +48,7 @@ public sealed class IndexCommandTests : IDisposable
         var texts = GoldenTexts(80);
         var index = Path.Combine(_dir, "ix");
         Assert.Equal(0, Run(IndexCommand.Create(), "add", "--index", index, "--model", TestPaths.TinyM3, "--input", Docs(texts), "--batch-size", "32").ExitCode);
-        using var encoder = M3Encoder.Load(TestPaths.TinyM3, new M3EncoderOptions { CacheDirectory = Path.Combine(_dir, "cache", "graphs") });
+        using var encoder = M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { CacheDirectory = Path.Combine(_dir, "cache", "graphs") });
         var docs = encoder.Encode(texts);
         foreach (var query in new[] { texts[3], texts[40], "Hello world", GoldenTexts(90)[85] })
         {
@@ -128,7 +128,7 @@ public sealed class IndexCommandTests : IDisposable
         Assert.Equal("ok", ix.IntegrityCheck());
         var (docs, _) = ix.Count();
         Assert.True(docs >= committed && docs % batch == 0 && docs < texts.Count, $"{docs} documents after the kill, {committed} seen before it");
-        using var encoder = M3Encoder.Load(TestPaths.TinyM3, new M3EncoderOptions { CacheDirectory = Path.Combine(_dir, "cache", "graphs") });
+        using var encoder = M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { CacheDirectory = Path.Combine(_dir, "cache", "graphs") });
         for (int i = 0; i < docs; i += 7)
         {
             var hit = ix.Search(texts[i], encoder, new SearchOptions { Mode = SearchMode.Dense, TopK = 1 })[0];

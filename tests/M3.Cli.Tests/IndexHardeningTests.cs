@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using M3.Cli.Commands;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Scoring;
 using M3.Retrieval;
 using M3.Tests;
@@ -49,7 +49,7 @@ public sealed class IndexHardeningTests : IDisposable
         File.WriteAllLines(Path.Combine(_dir, "more.jsonl"), [File.ReadLines(encoded).First().Replace("\"d0\"", "\"extra\"")]);
         Assert.Equal(0, Run(IndexCommand.Create(), "add", "--index", index, "--representations", Path.Combine(_dir, "more.jsonl")).ExitCode);
 
-        using var encoder = M3Encoder.Load(TestPaths.TinyM3, new M3EncoderOptions { CacheDirectory = Path.Combine(_dir, "cache", "graphs") });
+        using var encoder = M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { CacheDirectory = Path.Combine(_dir, "cache", "graphs") });
         var docs = encoder.Encode(Texts);
         var q = encoder.Encode(["a cat"])[0];
         var expected = docs.Select((d, i) => (Id: $"d{i}", S: M3Scores.Dense(q.Dense, d.Dense), I: i)).Append((Id: "extra", S: M3Scores.Dense(q.Dense, docs[0].Dense), I: 5))

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using M3.Cli.Commands;
 using M3.Cli.Infrastructure;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 
 namespace M3.Cli.Tests;
 

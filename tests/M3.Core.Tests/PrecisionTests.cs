@@ -1,8 +1,8 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Onnx;
 using M3.Core.Onnx.Proto;
 using M3.Core.Scoring;
-using M3.Core.Tests.Encoding;
+using M3.Core.Tests.Inference;
 using M3.Tests;
 
 namespace M3.Core.Tests;
@@ -16,7 +16,7 @@ public sealed class PrecisionTests : IDisposable
     public void Dispose() => Directory.Delete(_cache, recursive: true);
 
     private M3Encoder Load(M3Precision precision) =>
-        M3Encoder.Load(TestPaths.TinyM3, new M3EncoderOptions { Precision = precision, CacheDirectory = _cache });
+        M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { Precision = precision, CacheDirectory = _cache });
 
     [Theory]
     [InlineData(M3Precision.Fp32)]

@@ -1,4 +1,4 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Tests;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -12,7 +12,7 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Encoder = M3Encoder.Load(TestPaths.TinyM3, new M3EncoderOptions { CacheDirectory = Cache });
+        Encoder = M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { CacheDirectory = Cache });
         await Task.CompletedTask;
     }
 
@@ -20,7 +20,7 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         ModelDirectory = TestPaths.TinyM3,
         Urls = "http://127.0.0.1:0",
-        Encoder = new M3EncoderOptions { CacheDirectory = Cache },
+        Encoder = new M3LoadOptions { CacheDirectory = Cache },
     };
 
     /// <summary>

@@ -1,5 +1,5 @@
 using System.Net;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Server.Batching;
 using M3.Tests;
 using Microsoft.Extensions.DependencyInjection;

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Scoring;
 using M3.Core.Serialization;
 

@@ -165,7 +165,7 @@ public static class EncoderBenchmark
             // The script batches by count only; documents get fewer per batch so 16 long ones are not padded to the longest.
             var batchSize = w.MaxBatchTokens is { } budget ? Math.Max(1, budget / Math.Max(1, lengths[w.Name].Max())) : w.BatchSize;
             var run = peers.RunTorch(model, textsFiles[w.Name], threads, batchSize);
-            var padded = M3.Core.Encoding.BatchPlan.Create(lengths[w.Name], batchSize, null).PaddedTokens;
+            var padded = M3.Core.Inference.BatchPlan.Create(lengths[w.Name], batchSize, null).PaddedTokens;
             log.WriteLine($"  {w.Name} torch: {run.Seconds:F1} s");
             Record(result, seconds, w.Name, run.Texts, run.Tokens, padded, run.Seconds, config, lengths);
             result.PeakRssBytes = Math.Max(result.PeakRssBytes, run.PeakRssBytes);

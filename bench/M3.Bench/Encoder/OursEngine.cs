@@ -1,4 +1,4 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Representations;
 
 namespace M3.Bench.Encoder;
@@ -8,7 +8,7 @@ internal sealed class OursEngine(string model, M3Precision precision, int thread
 {
     // The built graph is cached beside the benchmark checkpoint, not in the user's cache.
     private readonly M3Encoder _encoder = M3Encoder.Load(model,
-        new M3EncoderOptions { Precision = precision, Threads = threads, CacheDirectory = Path.Combine(model, "onnx-cache") });
+        new M3LoadOptions { Precision = precision, Threads = threads, CacheDirectory = Path.Combine(model, "onnx-cache") });
 
     public int[] TokenCounts(IReadOnlyList<string> texts) =>
         texts.Select(t => _encoder.Tokenizer.Encode(t, M3EncodeOptions.Default.MaxLength).Ids.Length).ToArray();

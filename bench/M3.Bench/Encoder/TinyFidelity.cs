@@ -1,5 +1,5 @@
 using System.Text.Json;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 
 namespace M3.Bench.Encoder;
 
@@ -15,7 +15,7 @@ public static class TinyFidelity
         {
             OutputSummary Run(M3Precision precision)
             {
-                using var encoder = M3Encoder.Load(fixture, new M3EncoderOptions { Precision = precision, Threads = threads, CacheDirectory = cache.FullName });
+                using var encoder = M3Encoder.Load(fixture, new M3LoadOptions { Precision = precision, Threads = threads, CacheDirectory = cache.FullName });
                 return OutputSummary.From(encoder.Encode(texts));
             }
             return Fidelity.Compare(Run(M3Precision.Fp32), Run(M3Precision.Int8));

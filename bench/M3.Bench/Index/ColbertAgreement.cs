@@ -1,5 +1,5 @@
 using System.Text.Json;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Representations;
 using M3.Core.Scoring;
 using M3.Retrieval;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using M3.Cli.Infrastructure;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Serialization;
 
 namespace M3.Cli.Commands;
@@ -30,7 +30,7 @@ internal static class EncodeCommand
         command.SetAction((pr, ct) => CommandRunner.RunAsync(ct =>
         {
             var outputs = (pr.GetValue(dense) ? M3Outputs.Dense : 0) | (pr.GetValue(sparse) ? M3Outputs.Sparse : 0) | (pr.GetValue(colbert) ? M3Outputs.Colbert : 0);
-            var options = EncodeOptions.Create(outputs == 0 ? M3Outputs.All : outputs, pr.GetValue(maxLength), pr.GetValue(batchSize), pr.GetValue(mcls));
+            var options = EncodeArguments.Create(outputs == 0 ? M3Outputs.All : outputs, pr.GetValue(maxLength), pr.GetValue(batchSize), pr.GetValue(mcls));
             return Execute(pr.GetValue(model)!, pr.GetValue(input)!, pr.GetValue(output), options, precision.GetValue(pr), ct);
         }, ct));
         return command;
@@ -44,7 +44,7 @@ internal static class EncodeCommand
     {
         var lines = JsonLinesReader.Read(inputPath).Select(l => (Text: l.Value.RequireString("text", inputPath, l.Line), Id: Id(l.Value))).ToList();
         var texts = lines.Select(l => l.Text).ToList();
-        using var encoder = EncoderLoader.Load(modelArg, new M3EncoderOptions { Precision = precision }, ct);
+        using var encoder = EncoderLoader.Load(modelArg, new M3LoadOptions { Precision = precision }, ct);
         using var outFile = new OutputFile(outputPath);
         ProgressBar.Run("encoding", texts.Count, progress =>
         {

@@ -28,7 +28,7 @@ internal static class EvalCommand
             var q = BeirData.ReadQueries(pr.GetValue(queries)!);
             var judgements = BeirData.ReadQrels(pr.GetValue(qrels)!);
             using var ix = M3Index.Open(pr.GetValue(index)!);
-            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) }, ct);
+            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model, new M3.Core.Inference.M3LoadOptions { Precision = precision.GetValue(pr) }, ct);
             var results = ProgressBar.Run("evaluating", (long)q.Count * modeList.Length, progress =>
                 Evaluator.Run(ix, encoder, q, judgements, modeList, hybridWeights, progress, ct));
             foreach (var r in results)

@@ -95,7 +95,7 @@ internal static class IndexCommand
             }
 
             var lines = ReadAll(inputPath!, ReadDocument);
-            using var encoder = EncoderLoader.Load(modelArg!, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) }, ct);
+            using var encoder = EncoderLoader.Load(modelArg!, new M3.Core.Inference.M3LoadOptions { Precision = precision.GetValue(pr) }, ct);
             using var index2 = M3Index.OpenOrCreate(dir, Recorded(modelArg!), encoder.HiddenSize, options, encoder.ContentKey);
             ProgressBar.Run("indexing", lines.Count, progress =>
             {

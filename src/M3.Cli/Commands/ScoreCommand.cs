@@ -14,7 +14,7 @@ internal static class ScoreCommand
         var input = new Option<string>("--input") { Description = "JSON Lines file of {\"query\": ..., \"passage\": ...} ('-' for stdin)", Required = true };
         var output = new Option<string?>("--output") { Description = "Output JSON Lines file (default: stdout)" };
         var weights = new Option<string>("--weights") { Description = "Weights of dense, sparse and ColBERT in the combined scores", DefaultValueFactory = _ => "0.4,0.2,0.4" };
-        var maxLength = new Option<int>("--max-length") { Description = "Maximum tokens per text", DefaultValueFactory = _ => Core.Encoding.M3EncodeOptions.Default.MaxLength };
+        var maxLength = new Option<int>("--max-length") { Description = "Maximum tokens per text", DefaultValueFactory = _ => Core.Inference.M3EncodeOptions.Default.MaxLength };
         var precision = new PrecisionOption();
         var command = new Command("score", "Score query/passage pairs: dense, sparse, colbert, sparse+dense, colbert+sparse+dense")
         {
@@ -26,13 +26,13 @@ internal static class ScoreCommand
         return command;
     }
 
-    private static int Execute(string modelArg, string inputPath, string? outputPath, HybridWeights weights, int maxLength, Core.Encoding.M3Precision precision, CancellationToken ct)
+    private static int Execute(string modelArg, string inputPath, string? outputPath, HybridWeights weights, int maxLength, Core.Inference.M3Precision precision, CancellationToken ct)
     {
         var pairs = JsonLinesReader.Read(inputPath)
             .Select(l => (Query: l.Value.RequireString("query", inputPath, l.Line), Passage: l.Value.RequireString("passage", inputPath, l.Line)))
             .ToList();
-        using var encoder = EncoderLoader.Load(modelArg, new Core.Encoding.M3EncoderOptions { Precision = precision }, ct);
-        var options = EncodeOptions.Create(Core.Encoding.M3Outputs.All, maxLength, Core.Encoding.M3EncodeOptions.Default.BatchSize);
+        using var encoder = EncoderLoader.Load(modelArg, new Core.Inference.M3LoadOptions { Precision = precision }, ct);
+        var options = EncodeArguments.Create(Core.Inference.M3Outputs.All, maxLength, Core.Inference.M3EncodeOptions.Default.BatchSize);
         var texts = pairs.SelectMany(p => new[] { p.Query, p.Passage }).ToList();
         var embeddings = ProgressBar.Run("encoding", texts.Count, progress => encoder.Encode(texts, options, progress, ct));
         using var outFile = new OutputFile(outputPath);

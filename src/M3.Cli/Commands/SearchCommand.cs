@@ -31,7 +31,7 @@ internal static class SearchCommand
                 Exact = pr.GetValue(exact),
             };
             using var ix = M3Index.Open(pr.GetValue(index)!);
-            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model, new M3.Core.Encoding.M3EncoderOptions { Precision = precision.GetValue(pr) }, ct);
+            using var encoder = EncoderLoader.Load(pr.GetValue(model) ?? ix.Model, new M3.Core.Inference.M3LoadOptions { Precision = precision.GetValue(pr) }, ct);
             foreach (var hit in ix.Search(pr.GetValue(query)!, encoder, options, ct))
                 JsonLineWriter.WriteLine(Console.Out, json =>
                 {

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using M3.Cli.Infrastructure;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Server;
 using Microsoft.Extensions.Logging;
 
@@ -49,7 +49,7 @@ internal static class ServeCommand
                 MaxBatchTokens = pr.GetValue(batchTokens),
                 MaxBatchSize = pr.GetValue(batchSize),
                 LogLevel = pr.GetValue(logLevel),
-                Encoder = new M3EncoderOptions { Precision = precision.GetValue(pr) },
+                Encoder = new M3LoadOptions { Precision = precision.GetValue(pr) },
             };
             M3Server server;
             try

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -16,7 +17,7 @@ internal static class JsonLineWriter
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
         using (var json = new Utf8JsonWriter(buffer, Options)) body(json);
-        writer.Write(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+        writer.Write(Encoding.UTF8.GetString(buffer.WrittenSpan));
         writer.Write('\n');
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -79,7 +80,7 @@ internal static class JsonLinesReader
     private static bool IsBlank(ReadOnlySpan<byte> line)
     {
         var first = line.IndexOfAnyExcept(" \t\r\f\v"u8);
-        return first < 0 || line[first] >= 0x80 && string.IsNullOrWhiteSpace(System.Text.Encoding.UTF8.GetString(line));
+        return first < 0 || line[first] >= 0x80 && string.IsNullOrWhiteSpace(Encoding.UTF8.GetString(line));
     }
 
     private static byte[] TrimCarriageReturn(ReadOnlySpan<byte> line) =>

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 
 namespace M3.Cli.Infrastructure;
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 
 namespace M3.Core.Checkpoint;
 
@@ -16,12 +17,12 @@ internal static class CheckpointContentKey
     public static string Compute(IEnumerable<string> files)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Version + "\n"));
+        hash.AppendData(Encoding.UTF8.GetBytes(Version + "\n"));
         var buffer = new byte[1 << 20];
         foreach (var path in files)
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-            hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{Path.GetFileName(path)}\n{stream.Length}\n"));
+            hash.AppendData(Encoding.UTF8.GetBytes($"{Path.GetFileName(path)}\n{stream.Length}\n"));
             int n;
             while ((n = stream.Read(buffer, 0, buffer.Length)) > 0) hash.AppendData(buffer, 0, n);
         }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -84,7 +85,7 @@ public sealed record M3Config(
             ["position_embedding_type"] = "absolute",
             ["torch_dtype"] = "float32",
         };
-        CheckpointWriting.WriteAtomically(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }))));
+        CheckpointWriting.WriteAtomically(path, s => s.Write(Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }))));
     }
 
     /// <summary>Checks the values describe a model this library can build; <paramref name="source"/> names the file in errors.</summary>

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Text;
 
 namespace M3.Core.Checkpoint;
 
@@ -196,7 +197,7 @@ internal sealed class RestrictedUnpickler
     private string ReadString(ulong length)
     {
         if (length > (ulong)(_data.Length - _pos)) throw Fail($"truncated: string of {length} bytes at byte {_pos}");
-        return System.Text.Encoding.UTF8.GetString(ReadBytes((long)length));
+        return Encoding.UTF8.GetString(ReadBytes((long)length));
     }
 
     private string ReadLine()

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text;
 
 namespace M3.Core.Checkpoint;
 
@@ -69,7 +70,7 @@ internal static class StateDictPickler
 
     private static void String(Stream m, string value)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+        var bytes = Encoding.UTF8.GetBytes(value);
         m.WriteByte((byte)'X'); // BINUNICODE
         Span<byte> length = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)bytes.Length);

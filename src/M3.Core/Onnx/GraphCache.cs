@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using M3.Core.Checkpoint;
 
 namespace M3.Core.Onnx;
@@ -101,7 +102,7 @@ internal static class GraphCache
             var info = new FileInfo(f);
             return $"{info.FullName}|{info.Length}|{info.LastWriteTimeUtc.Ticks}";
         }));
-        var memo = Path.Combine(root, KeysFolder, Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(identity)))[..32]);
+        var memo = Path.Combine(root, KeysFolder, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..32]);
         if (File.Exists(memo) && File.ReadAllText(memo).Trim() is { Length: 64 } known) return known;
 
         var key = checkpoint.ComputeContentKey();

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using M3.Core.Checkpoint;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using DataType = M3.Core.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace M3.Core.Onnx;

@@ -1,4 +1,4 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Scoring;
 
 namespace M3.Retrieval.Evaluation;

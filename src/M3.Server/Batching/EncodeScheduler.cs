@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Representations;
 using M3.Server.Http;
 using Microsoft.Extensions.Logging;

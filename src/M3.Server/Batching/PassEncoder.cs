@@ -1,4 +1,4 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Representations;
 
 namespace M3.Server.Batching;

@@ -1,4 +1,4 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Scoring;
 using M3.Server.Contracts;
 using M3.Server.Http;

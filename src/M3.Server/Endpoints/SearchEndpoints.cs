@@ -25,7 +25,7 @@ internal static class SearchEndpoints
             int topK = request.TopK ?? 10;
             if (topK < 1 || topK > 1000) throw new ApiError(422, "\"top_k\" must be between 1 and 1000");
             var options = new SearchOptions { Mode = mode, TopK = topK, Weights = EmbeddingEndpoints.Weights(request.Weights), Exact = request.Exact ?? false };
-            var q = (await encoder.EncodeAsync([query], encoder.Options(M3.Core.Encoding.M3Outputs.All), ctx.RequestAborted))[0];
+            var q = (await encoder.EncodeAsync([query], encoder.Options(M3.Core.Inference.M3Outputs.All), ctx.RequestAborted))[0];
             var hits = index.Search(q, options);
             return EmbeddingEndpoints.Ok(new SearchResponse(hits.Select(h => new SearchHitItem(h.Id, h.Score)).ToArray()));
         }).Accepts<SearchRequest>("application/json").Produces<SearchResponse>();

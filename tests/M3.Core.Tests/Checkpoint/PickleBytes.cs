@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Text;
 
 namespace M3.Core.Tests.Checkpoint;
 
@@ -16,7 +17,7 @@ internal sealed class PickleBytes
 
     public PickleBytes Str(string s)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(s);
+        var bytes = Encoding.UTF8.GetBytes(s);
         Op((byte)0x8c, (byte)bytes.Length); // SHORT_BINUNICODE
         return Op(bytes);
     }
@@ -53,7 +54,7 @@ internal sealed class PickleBytes
     public static void DeclareSizes(string path, string member, uint? uncompressed = null, uint? compressed = null)
     {
         var bytes = File.ReadAllBytes(path);
-        var name = System.Text.Encoding.UTF8.GetBytes(member);
+        var name = Encoding.UTF8.GetBytes(member);
         var patched = 0;
         for (var i = 0; i + 46 < bytes.Length; i++)
         {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text;
 using M3.Core.Checkpoint;
 using M3.Tests;
 
@@ -33,7 +34,7 @@ internal sealed class TempCheckpoint : IDisposable
     /// <summary>A safetensors file from a literal JSON header and data bytes, to test the reader apart from the writer.</summary>
     public static byte[] RawSafetensors(string headerJson, byte[] data)
     {
-        var header = System.Text.Encoding.UTF8.GetBytes(headerJson);
+        var header = Encoding.UTF8.GetBytes(headerJson);
         var bytes = new byte[8 + header.Length + data.Length];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
         header.CopyTo(bytes, 8);

@@ -1,6 +1,6 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Onnx;
-using M3.Core.Tests.Encoding;
+using M3.Core.Tests.Inference;
 using M3.Tests;
 
 namespace M3.Core.Tests.Onnx;
@@ -14,7 +14,7 @@ public sealed class GraphCacheTests : IDisposable
 
     public void Dispose() => Directory.Delete(_cache, recursive: true);
 
-    private M3Encoder Load() => M3Encoder.Load(TestPaths.TinyM3, new M3EncoderOptions { CacheDirectory = _cache, Log = _log.Add });
+    private M3Encoder Load() => M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { CacheDirectory = _cache, Log = _log.Add });
 
     private string Entry() => Directory.GetDirectories(_cache).Single(d => !Path.GetFileName(d).StartsWith('.'));
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using M3.Core.Checkpoint;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Training;
 using M3.Tests;
 

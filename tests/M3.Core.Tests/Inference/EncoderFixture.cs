@@ -1,7 +1,7 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Tests;
 
-namespace M3.Core.Tests.Encoding;
+namespace M3.Core.Tests.Inference;
 
 /// <summary>One encoder on the fixture checkpoint (graph cached in a temp folder) and its golden file, shared by a test class.</summary>
 public sealed class EncoderFixture : IDisposable
@@ -10,7 +10,7 @@ public sealed class EncoderFixture : IDisposable
     public M3Encoder Encoder { get; }
     public Golden Golden { get; } = Golden.Load(TestPaths.TinyM3);
 
-    public EncoderFixture() => Encoder = M3Encoder.Load(TestPaths.TinyM3, new M3EncoderOptions { CacheDirectory = CacheDirectory });
+    public EncoderFixture() => Encoder = M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { CacheDirectory = CacheDirectory });
 
     public void Dispose()
     {

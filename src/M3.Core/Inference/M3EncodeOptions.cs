@@ -1,6 +1,6 @@
 using M3.Tokenization;
 
-namespace M3.Core.Encoding;
+namespace M3.Core.Inference;
 
 /// <summary>Per-call options of <see cref="M3Encoder.Encode"/>.</summary>
 public sealed record M3EncodeOptions

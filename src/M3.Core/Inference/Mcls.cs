@@ -1,6 +1,6 @@
 using M3.Tokenization;
 
-namespace M3.Core.Encoding;
+namespace M3.Core.Inference;
 
 /// <summary>
 /// BGE-M3's MCLS for long inputs without fine-tuning: <c>&lt;s&gt;</c> first, another <c>&lt;s&gt;</c> before content

@@ -1,8 +1,8 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Extensions.AI;
 using Microsoft.Extensions.AI;
 
-namespace M3.Core.Tests.Encoding;
+namespace M3.Core.Tests.Inference;
 
 /// <summary>A cancelled encode stops with <see cref="OperationCanceledException"/> instead of running to the end.</summary>
 public sealed class CancellationTests(EncoderFixture fixture) : IClassFixture<EncoderFixture>

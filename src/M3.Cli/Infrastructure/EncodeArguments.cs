@@ -1,10 +1,10 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Tokenization;
 
 namespace M3.Cli.Infrastructure;
 
 /// <summary>Validates the encoding options that several commands share and turns them into <see cref="M3EncodeOptions"/>.</summary>
-internal static class EncodeOptions
+internal static class EncodeArguments
 {
     public static M3EncodeOptions Create(M3Outputs outputs, int maxLength, int batchSize, bool mcls = false)
     {

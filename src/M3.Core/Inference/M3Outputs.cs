@@ -1,4 +1,4 @@
-namespace M3.Core.Encoding;
+namespace M3.Core.Inference;
 
 /// <summary>Which representations to compute.</summary>
 [Flags]

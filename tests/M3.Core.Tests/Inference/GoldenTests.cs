@@ -1,9 +1,9 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Core.Representations;
 using M3.Core.Scoring;
 using M3.Tests;
 
-namespace M3.Core.Tests.Encoding;
+namespace M3.Core.Tests.Inference;
 
 /// <summary>The encoder against golden.json: every output within 2e-4 of the float64 reference.</summary>
 public sealed class GoldenTests(EncoderFixture fixture) : IClassFixture<EncoderFixture>
@@ -36,7 +36,7 @@ public sealed class GoldenTests(EncoderFixture fixture) : IClassFixture<EncoderF
             foreach (var f in Directory.GetFiles(TestPaths.TinyM3))
                 if (Path.GetFileName(f) is not ("model.safetensors" or "golden.json" or "tokenizer_golden.jsonl"))
                     File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-            using var encoder = M3Encoder.Load(dir, new M3EncoderOptions { CacheDirectory = cache });
+            using var encoder = M3Encoder.Load(dir, new M3LoadOptions { CacheDirectory = cache });
             var items = fixture.Golden.Items;
             var results = encoder.EncodeIds(items.Select(i => i.InputIds).ToList());
             for (int i = 0; i < items.Count; i++) AssertMatches(items[i], results[i], i);

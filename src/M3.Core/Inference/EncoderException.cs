@@ -1,4 +1,4 @@
-namespace M3.Core.Encoding;
+namespace M3.Core.Inference;
 
 /// <summary>
 /// The encoder cannot load or run a model: the model folder is missing, ONNX Runtime rejects the built graph, or a forward

@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 using M3.Core.Representations;
 using M3.Tokenization;
 
-namespace M3.Core.Encoding;
+namespace M3.Core.Inference;
 
 /// <summary>Turns one sequence's rows of the graph outputs into the M3 representations (FlagEmbedding's post-processing).</summary>
 internal static class OutputHeads

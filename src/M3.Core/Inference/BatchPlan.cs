@@ -1,4 +1,4 @@
-namespace M3.Core.Encoding;
+namespace M3.Core.Inference;
 
 /// <summary>
 /// How texts of known token lengths are grouped into padded forward passes: sorted longest first (so an out-of-memory batch

@@ -1,6 +1,6 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 
-namespace M3.Core.Tests.Encoding;
+namespace M3.Core.Tests.Inference;
 
 public sealed class BatchPlanTests
 {

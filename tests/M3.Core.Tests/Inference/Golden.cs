@@ -1,7 +1,7 @@
 using System.Text.Json;
 using M3.Tests;
 
-namespace M3.Core.Tests.Encoding;
+namespace M3.Core.Tests.Inference;
 
 /// <summary>golden.json of a checkpoint folder: float64 reference outputs computed by an independent PyTorch implementation.</summary>
 public sealed class Golden

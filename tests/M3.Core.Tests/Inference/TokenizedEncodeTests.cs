@@ -1,6 +1,6 @@
-using M3.Core.Encoding;
+using M3.Core.Inference;
 
-namespace M3.Core.Tests.Encoding;
+namespace M3.Core.Tests.Inference;
 
 /// <summary>The ids-level path the server uses (tokenize once, carry the ids, encode) gives what encoding the text gives.</summary>
 public sealed class TokenizedEncodeTests(EncoderFixture fixture) : IClassFixture<EncoderFixture>

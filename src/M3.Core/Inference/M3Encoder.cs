@@ -4,7 +4,7 @@ using M3.Core.Representations;
 using M3.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 
-namespace M3.Core.Encoding;
+namespace M3.Core.Inference;
 
 /// <summary>
 /// BGE-M3 on ONNX Runtime: a checkpoint folder in, dense, sparse and ColBERT representations out.
@@ -14,7 +14,7 @@ public sealed class M3Encoder : IDisposable
 {
     private readonly InferenceSession _session;
 
-    private M3Encoder(string directory, M3Config config, XlmRobertaTokenizer tokenizer, InferenceSession session, M3EncoderOptions options, string contentKey)
+    private M3Encoder(string directory, M3Config config, XlmRobertaTokenizer tokenizer, InferenceSession session, M3LoadOptions options, string contentKey)
     {
         ModelDirectory = directory;
         ContentKey = contentKey;
@@ -25,9 +25,9 @@ public sealed class M3Encoder : IDisposable
     }
 
     /// <summary>Loads a BGE-M3 checkpoint folder (config.json, weights, heads, tokenizer), building or reusing the cached ONNX graph.</summary>
-    public static M3Encoder Load(string modelDirectory, M3EncoderOptions? options = null)
+    public static M3Encoder Load(string modelDirectory, M3LoadOptions? options = null)
     {
-        options ??= M3EncoderOptions.Default;
+        options ??= M3LoadOptions.Default;
         if (!Directory.Exists(modelDirectory))
             throw new EncoderException($"model folder '{modelDirectory}' does not exist; expected a BGE-M3 checkpoint folder (config.json, tokenizer and weights)");
         var tokenizer = XlmRobertaTokenizer.Load(modelDirectory);
@@ -71,7 +71,7 @@ public sealed class M3Encoder : IDisposable
     public M3Config Config { get; }
 
     /// <summary>The options the encoder was loaded with.</summary>
-    public M3EncoderOptions Options { get; }
+    public M3LoadOptions Options { get; }
 
     /// <summary>The checkpoint's tokenizer, which <see cref="Encode"/> applies to texts.</summary>
     public XlmRobertaTokenizer Tokenizer { get; }

@@ -1,4 +1,4 @@
-namespace M3.Core.Encoding;
+namespace M3.Core.Inference;
 
 /// <summary>Numeric precision of the built ONNX graph.</summary>
 public enum M3Precision
@@ -10,10 +10,10 @@ public enum M3Precision
 }
 
 /// <summary>Options fixed when an encoder is loaded.</summary>
-public sealed record M3EncoderOptions
+public sealed record M3LoadOptions
 {
     /// <summary>fp32, ONNX Runtime's choice of threads, the default cache folder.</summary>
-    public static M3EncoderOptions Default { get; } = new();
+    public static M3LoadOptions Default { get; } = new();
 
     /// <summary>The precision the ONNX graph is built in.</summary>
     public M3Precision Precision { get; init; } = M3Precision.Fp32;

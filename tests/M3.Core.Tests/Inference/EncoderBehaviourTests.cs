@@ -1,10 +1,10 @@
 using M3.Core.Checkpoint;
-using M3.Core.Encoding;
+using M3.Core.Inference;
 using M3.Extensions.AI;
 using M3.Tests;
 using Microsoft.Extensions.AI;
 
-namespace M3.Core.Tests.Encoding;
+namespace M3.Core.Tests.Inference;
 
 public sealed class EncoderBehaviourTests(EncoderFixture fixture) : IClassFixture<EncoderFixture>
 {
@@ -80,7 +80,7 @@ public sealed class EncoderBehaviourTests(EncoderFixture fixture) : IClassFixtur
         var entries = GraphEntries(fixture.CacheDirectory);
         Assert.Single(entries);
         var stamp = File.GetLastWriteTimeUtc(Path.Combine(entries[0], "model.onnx"));
-        using var again = M3Encoder.Load(TestPaths.TinyM3, new M3EncoderOptions { CacheDirectory = fixture.CacheDirectory });
+        using var again = M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { CacheDirectory = fixture.CacheDirectory });
         Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(entries[0], "model.onnx")));
         Assert.Equal(entries, GraphEntries(fixture.CacheDirectory));
     }
@@ -93,13 +93,13 @@ public sealed class EncoderBehaviourTests(EncoderFixture fixture) : IClassFixtur
         try
         {
             float[] before;
-            using (var encoder = M3Encoder.Load(dir, new M3EncoderOptions { CacheDirectory = cache }))
+            using (var encoder = M3Encoder.Load(dir, new M3LoadOptions { CacheDirectory = cache }))
                 before = encoder.Encode(["hello"])[0].Dense!;
             // Rewriting a file with the same bytes changes its modification time, not its content: the same graph is used.
             var head = Path.Combine(dir, "sparse_linear.pt");
             var bytes = File.ReadAllBytes(head);
             File.WriteAllBytes(head, bytes);
-            using (var encoder = M3Encoder.Load(dir, new M3EncoderOptions { CacheDirectory = cache }))
+            using (var encoder = M3Encoder.Load(dir, new M3LoadOptions { CacheDirectory = cache }))
                 Assert.Equal(before, encoder.Encode(["hello"])[0].Dense!);
             Assert.Single(GraphEntries(cache));
 
@@ -107,7 +107,7 @@ public sealed class EncoderBehaviourTests(EncoderFixture fixture) : IClassFixtur
             var weights = File.ReadAllBytes(Path.Combine(dir, "model.safetensors"));
             weights[^1] ^= 0x40;
             File.WriteAllBytes(Path.Combine(dir, "model.safetensors"), weights);
-            using (var encoder = M3Encoder.Load(dir, new M3EncoderOptions { CacheDirectory = cache }))
+            using (var encoder = M3Encoder.Load(dir, new M3LoadOptions { CacheDirectory = cache }))
                 encoder.Encode(["hello"]);
             Assert.Equal(2, GraphEntries(cache).Length);
             Assert.Empty(Directory.GetDirectories(cache, "*.tmp"));
@@ -140,7 +140,7 @@ public sealed class EncoderBehaviourTests(EncoderFixture fixture) : IClassFixtur
         try
         {
             File.Delete(Path.Combine(dir, file));
-            var e = Assert.ThrowsAny<M3Exception>(() => M3Encoder.Load(dir, new M3EncoderOptions { CacheDirectory = Path.Combine(dir, "cache") }));
+            var e = Assert.ThrowsAny<M3Exception>(() => M3Encoder.Load(dir, new M3LoadOptions { CacheDirectory = Path.Combine(dir, "cache") }));
             Assert.Contains(file, e.Message);
         }
         finally { Directory.Delete(dir, true); }
@@ -162,7 +162,7 @@ public sealed class EncoderBehaviourTests(EncoderFixture fixture) : IClassFixtur
         {
             var config = File.ReadAllText(Path.Combine(dir, "config.json")).Replace("\"intermediate_size\": 64", "\"intermediate_size\": 48");
             File.WriteAllText(Path.Combine(dir, "config.json"), config);
-            var e = Assert.Throws<CheckpointException>(() => M3Encoder.Load(dir, new M3EncoderOptions { CacheDirectory = Path.Combine(dir, "cache") }));
+            var e = Assert.Throws<CheckpointException>(() => M3Encoder.Load(dir, new M3LoadOptions { CacheDirectory = Path.Combine(dir, "cache") }));
             Assert.Contains("intermediate.dense.weight", e.Message);
             Assert.Contains("model.safetensors", e.Message);
         }
