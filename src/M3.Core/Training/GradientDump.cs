@@ -13,18 +13,7 @@ internal static class GradientDump
 {
     public static void Write(string prefix, LossParts loss, IReadOnlyList<TrainableTensor> parameters)
     {
-        var parts = new Dictionary<string, double?>
-        {
-            ["dense"] = loss.Dense,
-            ["sparse"] = loss.Sparse,
-            ["colbert"] = loss.Colbert,
-            ["ensemble"] = loss.Ensemble,
-            ["unified"] = loss.Unified,
-            ["self_distill_dense"] = loss.SelfDistillDense,
-            ["self_distill_sparse"] = loss.SelfDistillSparse,
-            ["self_distill_colbert"] = loss.SelfDistillColbert,
-            ["total"] = loss.Total,
-        };
+        var parts = loss.ByName();
         CheckpointWriting.WriteAtomically(prefix + ".json", stream =>
         {
             using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
