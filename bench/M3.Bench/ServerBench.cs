@@ -56,7 +56,7 @@ public static class ServerBench
     {
         await using var server = M3Server.Create(new ServerOptions { ModelDirectory = model, Encoder = encoderOptions, Urls = "http://127.0.0.1:0" });
         await server.StartAsync();
-        await server.Host.Loading;
+        await server.WaitForModelAsync();
         using var http = new HttpClient { BaseAddress = new Uri(server.Addresses[0]), Timeout = TimeSpan.FromSeconds(120) };
 
         var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using M3.Server.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -27,9 +28,9 @@ public sealed class M3Server : IAsyncDisposable
         Metrics = app.Services.GetRequiredService<ServerMetrics>();
     }
 
-    public ModelHost Host { get; }
+    internal ModelHost Host { get; }
     internal IServiceProvider Services => _app.Services;
-    public ServerMetrics Metrics { get; }
+    internal ServerMetrics Metrics { get; }
 
     /// <summary>The addresses Kestrel listens on (with the real port when 0 was asked for), once started.</summary>
     public IReadOnlyList<string> Addresses => _app.Urls.ToList();
@@ -69,6 +70,19 @@ public sealed class M3Server : IAsyncDisposable
         app.MapM3Endpoints();
         app.MapFallback(() => Task.FromException(new ApiError(404, "no such endpoint"))).WithM3Errors(app.Services);
         return new M3Server(app);
+    }
+
+    /// <summary>
+    /// Waits until the model (and the index, when <see cref="ServerOptions.IndexDirectory"/> is set) has loaded; the
+    /// model loads in the background once the server has started, and the endpoints answer 503 until then.
+    /// </summary>
+    /// <exception cref="Exception">Loading failed: the exception it failed with (e.g. <see cref="M3Exception"/> for a
+    /// missing or damaged checkpoint); the server then keeps answering 503, so a host usually stops it.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first; loading goes on.</exception>
+    public async Task WaitForModelAsync(CancellationToken cancellationToken = default)
+    {
+        await Host.Loading.WaitAsync(cancellationToken);
+        if (Host.Failure is { } failure) ExceptionDispatchInfo.Throw(failure);
     }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);

@@ -13,7 +13,7 @@ internal delegate M3Encoder EncoderLoader(ServerOptions options);
 /// Loads the encoder (and the index, when one is configured) in the background after the server starts listening,
 /// so /health can answer 503 while loading instead of the port being closed.
 /// </summary>
-public sealed class ModelHost : IAsyncDisposable
+internal sealed class ModelHost : IAsyncDisposable
 {
     private readonly Task _loading;
     private M3Encoder? _encoder;

@@ -8,7 +8,7 @@ namespace M3.Bench.Encoder;
 /// scores and weighted sum (4·T·H per token, T the text's own length), plus the ColBERT (2·H²) and sparse (2·H) heads.
 /// Only the text's real tokens count: padding is work the engine chose to do, not work the model needs.
 /// </summary>
-public static class ModelFlops
+internal static class ModelFlops
 {
     public static double ForText(M3Config c, int tokens)
     {

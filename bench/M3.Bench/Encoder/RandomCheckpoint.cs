@@ -7,7 +7,7 @@ namespace M3.Bench.Encoder;
 /// model.safetensors F32, colbert_linear.pt, sparse_linear.pt; plus the fixture's tokenizer files). Speed does not depend on the weights' values, so
 /// random weights measure the real model's cost without downloading 2.3 GB. Generated once per seed and cached.
 /// </summary>
-public static class RandomCheckpoint
+internal static class RandomCheckpoint
 {
     /// <summary>BGE-M3's sizes (XLM-RoBERTa-large with 8,194 positions).</summary>
     public static readonly M3Config FullSize = new(

@@ -63,8 +63,11 @@ internal static class ServeCommand
             await using var _ = server;
             await server.StartAsync(CancellationToken.None);
             Console.Error.WriteLine($"m3 serve: listening on {string.Join(", ", server.Addresses)}; loading {options.ModelDirectory}");
-            await server.Host.Loading;
-            if (server.Host.Failure is { } f)
+            try
+            {
+                await server.WaitForModelAsync(CancellationToken.None);
+            }
+            catch (Exception f)
             {
                 // Serving 503 forever helps no one: exit, so that a supervisor sees the failure and the log says why.
                 Console.Error.WriteLine($"m3 serve: the model failed to load: {f.Message}");

@@ -1,7 +1,7 @@
 namespace M3.Core.Checkpoint;
 
 /// <summary>A tensor's values converted to float32, row-major.</summary>
-public sealed record CheckpointTensor(string Name, int[] Shape, float[] Data)
+internal sealed record CheckpointTensor(string Name, int[] Shape, float[] Data)
 {
     public static long CountElements(ReadOnlySpan<int> shape)
     {

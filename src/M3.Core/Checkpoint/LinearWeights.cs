@@ -1,7 +1,7 @@
 namespace M3.Core.Checkpoint;
 
 /// <summary>A torch <c>nn.Linear</c>: weight [out, in] and bias [out].</summary>
-public sealed record LinearWeights(CheckpointTensor Weight, CheckpointTensor Bias)
+internal sealed record LinearWeights(CheckpointTensor Weight, CheckpointTensor Bias)
 {
     public int InFeatures => Weight.Shape[1];
 

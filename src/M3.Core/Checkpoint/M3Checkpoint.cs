@@ -7,7 +7,7 @@ namespace M3.Core.Checkpoint;
 /// (<c>model.safetensors</c>, else <c>pytorch_model.bin</c>) and the heads <c>colbert_linear.pt</c> and <c>sparse_linear.pt</c>.
 /// Every expected encoder tensor's name, shape and dtype is checked on open; data is read per tensor on request.
 /// </summary>
-public sealed partial class M3Checkpoint : IDisposable
+internal sealed partial class M3Checkpoint : IDisposable
 {
     public const string SafetensorsFileName = "model.safetensors";
     public const string PyTorchFileName = "pytorch_model.bin";

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace M3.Core.Checkpoint;
 
 /// <summary>The XLM-RoBERTa hyper-parameters of a BGE-M3 checkpoint, from its Hugging Face <c>config.json</c>.</summary>
-public sealed record M3Config(
+internal sealed record M3Config(
     int HiddenSize,
     int NumHiddenLayers,
     int NumAttentionHeads,

@@ -1,7 +1,7 @@
 namespace M3.Core.Checkpoint;
 
 /// <summary>A tensor BGE-M3 needs: its name in the checkpoint (without any model prefix) and its expected shape.</summary>
-public sealed record TensorSpec(string Name, int[] Shape)
+internal sealed record TensorSpec(string Name, int[] Shape)
 {
     public string ShapeText => CheckpointTensor.FormatShape(Shape);
 }

@@ -68,7 +68,7 @@ public sealed class M3Encoder : IDisposable
     public string ContentKey { get; }
 
     /// <summary>The checkpoint's config.json.</summary>
-    public M3Config Config { get; }
+    internal M3Config Config { get; }
 
     /// <summary>The options the encoder was loaded with.</summary>
     public M3LoadOptions Options { get; }

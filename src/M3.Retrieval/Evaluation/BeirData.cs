@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace M3.Retrieval.Evaluation;
 
 /// <summary>Reads BEIR/MIRACL-format files: queries.jsonl (<c>_id</c>, <c>text</c>) and qrels TSV (<c>query-id corpus-id score</c>).</summary>
-public static class BeirData
+internal static class BeirData
 {
     public static IReadOnlyList<(string Id, string Text)> ReadQueries(string path)
     {

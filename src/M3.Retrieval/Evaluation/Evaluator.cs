@@ -4,10 +4,10 @@ using M3.Core.Scoring;
 namespace M3.Retrieval.Evaluation;
 
 /// <summary>nDCG@10, Recall@100 and MRR@10 of one retrieval mode, averaged over the queries that have judgements.</summary>
-public sealed record EvalResult(string Mode, double Ndcg10, double Recall100, double Mrr10, int Queries);
+internal sealed record EvalResult(string Mode, double Ndcg10, double Recall100, double Mrr10, int Queries);
 
 /// <summary>Runs every query through the index in each mode and scores the rankings against the qrels.</summary>
-public static class Evaluator
+internal static class Evaluator
 {
     /// <summary>The modes named as in the paper's tables: dense, sparse, colbert, sparse+dense, all (colbert+sparse+dense).</summary>
     public static readonly IReadOnlyList<string> AllModes = ["dense", "sparse", "colbert", "sparse+dense", "all"];

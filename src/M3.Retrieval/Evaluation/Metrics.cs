@@ -5,7 +5,7 @@ namespace M3.Retrieval.Evaluation;
 /// document id descending; nDCG uses linear gains (the qrels grade) and log2(rank + 1) discounts, the ideal ranking
 /// taken from the qrels; recall counts documents graded above 0; MRR is 1 / rank of the first such document.
 /// </summary>
-public static class Metrics
+internal static class Metrics
 {
     public static IReadOnlyList<string> Rank(IEnumerable<(string Id, double Score)> run) =>
         run.OrderByDescending(x => x.Score).ThenByDescending(x => x.Id, StringComparer.Ordinal).Select(x => x.Id).ToList();

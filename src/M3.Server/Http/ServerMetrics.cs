@@ -8,7 +8,7 @@ namespace M3.Server.Http;
 /// Counters and histograms in the Prometheus text format. Written by hand: the handful of series here do not justify a
 /// metrics dependency, and the exposition format is a few lines of text.
 /// </summary>
-public sealed class ServerMetrics
+internal sealed class ServerMetrics
 {
     private static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
     private static readonly double[] BatchBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256];
