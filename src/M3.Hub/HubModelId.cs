@@ -5,6 +5,7 @@ namespace M3.Hub;
 /// <summary>A model on the Hugging Face hub: <c>owner/name[@revision]</c>, revision defaulting to <c>main</c>.</summary>
 public sealed partial record HubModelId(string Owner, string Name, string Revision)
 {
+    /// <summary>The revision of an id written without <c>@revision</c>.</summary>
     public const string DefaultRevision = "main";
 
     /// <summary>The repository id as the hub's URLs spell it: <c>owner/name</c>.</summary>
@@ -13,6 +14,8 @@ public sealed partial record HubModelId(string Owner, string Name, string Revisi
     /// <summary>True when <see cref="Revision"/> is a full commit hash, which never moves (no ref lookup needed).</summary>
     public bool IsCommitHash => CommitHashRegex().IsMatch(Revision);
 
+    /// <summary>Parses <c>owner/name</c> or <c>owner/name@revision</c> (a branch, tag or commit hash).</summary>
+    /// <exception cref="FormatException"><paramref name="text"/> is not a hub model id; the message says what one looks like.</exception>
     public static HubModelId Parse(string text)
     {
         if (TryParse(text, out var id)) return id;
@@ -22,6 +25,7 @@ public sealed partial record HubModelId(string Owner, string Name, string Revisi
             "with no empty, '.'-leading or '.lock'-ending parts and no '..'; e.g. BAAI/bge-m3 or BAAI/bge-m3@main)");
     }
 
+    /// <summary>Parses like <see cref="Parse"/>; false (and <paramref name="id"/> null) instead of an exception.</summary>
     public static bool TryParse(string? text, out HubModelId id)
     {
         id = null!;
@@ -46,6 +50,7 @@ public sealed partial record HubModelId(string Owner, string Name, string Revisi
         RevisionCharsRegex().IsMatch(revision) && !revision.Contains("..")
         && revision.Split('/').All(part => part.Length > 0 && part[0] != '.' && !part.EndsWith(".lock", StringComparison.Ordinal));
 
+    /// <summary><c>owner/name@revision</c>, which <see cref="Parse"/> reads back.</summary>
     public override string ToString() => $"{RepoId}@{Revision}";
 
     [GeneratedRegex(@"^(?<owner>[A-Za-z0-9][A-Za-z0-9._-]{0,95})/(?<name>[A-Za-z0-9][A-Za-z0-9._-]{0,95})(@(?<rev>.+))?\z")]

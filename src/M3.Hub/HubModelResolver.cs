@@ -7,6 +7,17 @@ namespace M3.Hub;
 /// </summary>
 public static class HubModelResolver
 {
+    /// <summary>
+    /// The full path of <paramref name="modelArgument"/> when it is an existing folder; else, parsed as a hub id, its
+    /// snapshot folder in the cache, downloading the encoder's files it lacks.
+    /// </summary>
+    /// <param name="modelArgument">A local checkpoint folder, or <c>owner/name[@revision]</c>.</param>
+    /// <param name="options">Endpoint, token and cache; null: <see cref="HubOptions.FromEnvironment()"/>.</param>
+    /// <param name="progress">Bytes downloaded, per file and in total; not called when nothing is downloaded.</param>
+    /// <param name="ct">Stops a download between reads; what was downloaded stays and is resumed next time.</param>
+    /// <exception cref="HubException">Neither a folder nor a hub id; the model or a file does not exist; offline with
+    /// files missing; a download failed after <see cref="HubOptions.MaxRetries"/> attempts or did not check out.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
     public static async Task<string> ResolveAsync(string modelArgument, HubOptions? options = null,
                                                   IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
     {
@@ -17,6 +28,13 @@ public static class HubModelResolver
     }
 
     /// <summary>The snapshot folder of <paramref name="id"/> in the cache, downloading the encoder's files it lacks.</summary>
+    /// <param name="id">The model and revision.</param>
+    /// <param name="options">Endpoint, token and cache; null: <see cref="HubOptions.FromEnvironment()"/>.</param>
+    /// <param name="progress">Bytes downloaded, per file and in total; not called when nothing is downloaded.</param>
+    /// <param name="ct">Stops a download between reads; what was downloaded stays and is resumed next time.</param>
+    /// <exception cref="HubException">The model or a file does not exist; offline with files missing; a download failed
+    /// after <see cref="HubOptions.MaxRetries"/> attempts or did not check out.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
     public static async Task<string> ResolveAsync(HubModelId id, HubOptions? options = null,
                                                   IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
     {

@@ -3,6 +3,7 @@ namespace M3.Hub;
 /// <summary>Where models come from and where they are cached; <see cref="FromEnvironment()"/> reads the same variables as huggingface_hub.</summary>
 public sealed record HubOptions
 {
+    /// <summary>The Hugging Face hub, used when <c>HF_ENDPOINT</c> is not set.</summary>
     public const string DefaultEndpoint = "https://huggingface.co";
 
     /// <summary>The hub's base URL (<c>HF_ENDPOINT</c>), e.g. a mirror or a test server.</summary>
@@ -20,6 +21,7 @@ public sealed record HubOptions
     /// <summary>How often a dropped download is resumed before giving up.</summary>
     public int MaxRetries { get; init; } = 5;
 
+    /// <summary>Options from <c>HF_ENDPOINT</c>, <c>HF_TOKEN</c>, <c>HF_HUB_CACHE</c>/<c>HF_HOME</c> and <c>HF_HUB_OFFLINE</c>, with defaults for those not set.</summary>
     public static HubOptions FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable);
 
     internal static HubOptions FromEnvironment(Func<string, string?> env)

@@ -16,6 +16,7 @@ public enum ColbertPrecision
 /// <summary>Options fixed when an index is created (recorded in its manifest).</summary>
 public sealed record IndexOptions
 {
+    /// <summary>How ColBERT vectors are stored, or <see cref="ColbertPrecision.None"/> for none.</summary>
     public ColbertPrecision Colbert { get; init; } = ColbertPrecision.Float32;
 
     /// <summary>Split documents longer than this many content tokens into overlapping passages; null = encode whole documents (up to the encoder's max length).</summary>
@@ -24,7 +25,8 @@ public sealed record IndexOptions
     /// <summary>Tokens shared by consecutive passages.</summary>
     public int PassageOverlap { get; init; } = 32;
 
-    /// <summary>Throws when the passage window and overlap cannot split a text (checked before an index is created).</summary>
+    /// <summary>Checks that the passage window and overlap can split a text (done before an index is created).</summary>
+    /// <exception cref="ArgumentException"><see cref="PassageTokens"/> is below 1, or <see cref="PassageOverlap"/> negative or not below it.</exception>
     public void Validate()
     {
         if (PassageTokens is { } w && (w < 1 || PassageOverlap < 0 || PassageOverlap >= w))

@@ -40,6 +40,7 @@ public sealed class M3Index : IDisposable
         _vectors = new VectorFiles(directory, HiddenSize, writable: !store.ReadOnly);
     }
 
+    /// <summary>The index folder.</summary>
     public string Directory { get; }
 
     /// <summary>The store (tests reach its connection to simulate failures).</summary>
@@ -51,7 +52,10 @@ public sealed class M3Index : IDisposable
     /// <summary>The checkpoint's content key (<see cref="M3Encoder.ContentKey"/>) when the index was created with one.</summary>
     public string? ModelKey { get; }
 
+    /// <summary>The dimension of the stored dense and ColBERT vectors (the model's hidden size).</summary>
     public int HiddenSize { get; }
+
+    /// <summary>The options the index was created with.</summary>
     public IndexOptions Options { get; }
 
     /// <summary>True when the index could only be opened for reading (read-only file system or file).</summary>
@@ -61,6 +65,8 @@ public sealed class M3Index : IDisposable
     internal int TailLimit { get; set; } = 16_384;
 
     /// <summary>Opens an existing index (read-only when the folder or file cannot be written).</summary>
+    /// <exception cref="IndexException">No index in <paramref name="directory"/>, another format version, or a damaged,
+    /// locked or unreadable file; the message names the file and what to do.</exception>
     public static M3Index Open(string directory) => Open(directory, forceReadOnly: false);
 
     internal static M3Index Open(string directory, bool forceReadOnly)
@@ -90,6 +96,14 @@ public sealed class M3Index : IDisposable
     /// existing index, <paramref name="options"/> (when given) must match the ones it was created with, and
     /// <paramref name="modelKey"/> (when both are known) must be the checkpoint it was built with.
     /// </summary>
+    /// <param name="directory">The index folder; created when missing.</param>
+    /// <param name="model">The model's folder or hub id, recorded for <c>m3 search</c> and <see cref="Model"/>.</param>
+    /// <param name="hiddenSize">The dimension of the model's vectors (<see cref="M3Encoder.HiddenSize"/>).</param>
+    /// <param name="options">Options of a new index; null: the defaults, or an existing index's own.</param>
+    /// <param name="modelKey">The checkpoint's <see cref="M3Encoder.ContentKey"/>, or null when unknown.</param>
+    /// <exception cref="ArgumentException"><paramref name="options"/> fail <see cref="IndexOptions.Validate"/>.</exception>
+    /// <exception cref="IndexException">Options or checkpoint that differ from an existing index's, or a damaged, locked or
+    /// read-only file.</exception>
     public static M3Index OpenOrCreate(string directory, string model, int hiddenSize, IndexOptions? options = null, string? modelKey = null)
     {
         options?.Validate();
@@ -145,9 +159,17 @@ public sealed class M3Index : IDisposable
             throw new IndexException($"{Directory}: the index was built with another checkpoint (model {Model}, content key {ModelKey[..12]}…, this one {modelKey[..Math.Min(12, modelKey.Length)]}…); documents from different models cannot be mixed: use the index's model or a new index");
     }
 
+    /// <summary>Documents and passages in the index now (a document split by <see cref="IndexOptions.PassageTokens"/> has several passages).</summary>
     public (long Documents, long Passages) Count() => _store.Count();
 
     /// <summary>Encodes and stores a batch of documents in one transaction; a document whose id exists is replaced.</summary>
+    /// <param name="documents">The batch; ids must be unique and non-empty.</param>
+    /// <param name="encoder">The index's model (same hidden size and, when recorded, content key).</param>
+    /// <param name="progress">Texts encoded so far (passages, when documents are split).</param>
+    /// <param name="cancellationToken">Stops between forward passes; nothing of the batch is stored then.</param>
+    /// <exception cref="IndexException">An empty or repeated id, another model than the index's, or a full disk, locked,
+    /// damaged or read-only index.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public void Add(IReadOnlyList<IndexDocument> documents, M3Encoder encoder, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         CheckEncoder(encoder);
@@ -166,6 +188,10 @@ public sealed class M3Index : IDisposable
     /// Stores documents encoded elsewhere (e.g. by <c>m3 encode</c> on another machine) in one transaction: one passage
     /// each, with dense and sparse representations, and ColBERT vectors unless the index was created without them.
     /// </summary>
+    /// <param name="documents">The batch; ids must be unique and non-empty.</param>
+    /// <param name="modelKey">The content key of the checkpoint that encoded them, checked against the index's when both are known.</param>
+    /// <exception cref="IndexException">An empty or repeated id, representations missing or of another dimension, another
+    /// checkpoint than the index's, or a full disk, locked, damaged or read-only index.</exception>
     public void AddEncoded(IReadOnlyList<EncodedDocument> documents, string? modelKey = null)
     {
         CheckModelKey(modelKey);
@@ -213,7 +239,10 @@ public sealed class M3Index : IDisposable
     /// <summary>The stored text and metadata of a document, or null for an unknown id.</summary>
     public (string Text, string? MetadataJson)? Get(string id) => _store.Document(id);
 
-    /// <summary>Encodes <paramref name="query"/> and searches with it; cancellation stops the encoding.</summary>
+    /// <summary>Encodes <paramref name="query"/> and searches with it; cancellation stops the encoding. Thread-safe.</summary>
+    /// <exception cref="IndexException">The encoder is another model than the index's, the mode needs ColBERT vectors the
+    /// index does not store, or a stored vector fails its checksum.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public IReadOnlyList<SearchHit> Search(string query, M3Encoder encoder, SearchOptions? options = null, CancellationToken cancellationToken = default)
     {
         CheckEncoder(encoder);
@@ -221,6 +250,9 @@ public sealed class M3Index : IDisposable
     }
 
     /// <summary>Searches with an already encoded query (the representations the mode needs). Thread-safe.</summary>
+    /// <returns>At most <see cref="SearchOptions.TopK"/> documents, best first; ties go to the earlier added.</returns>
+    /// <exception cref="IndexException">The mode needs ColBERT vectors the index does not store, or a stored vector fails its checksum.</exception>
+    /// <exception cref="ArgumentException"><see cref="SearchOptions.TopK"/> is below 1, or the query lacks a representation the mode needs.</exception>
     public IReadOnlyList<SearchHit> Search(M3Embedding query, SearchOptions? options = null)
     {
         var reader = Rent();
@@ -339,6 +371,7 @@ public sealed class M3Index : IDisposable
         CheckModelKey(encoder.ContentKey);
     }
 
+    /// <summary>Closes the index's files; searches still running on other threads must have finished.</summary>
     public void Dispose()
     {
         while (_readers.TryTake(out var r)) r.Dispose();

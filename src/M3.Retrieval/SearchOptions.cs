@@ -17,10 +17,16 @@ public enum SearchMode
     Rrf,
 }
 
+/// <summary>How <see cref="M3Index.Search(M3.Core.Representations.M3Embedding, SearchOptions?)"/> ranks and how many hits it returns.</summary>
 public sealed record SearchOptions
 {
+    /// <summary>The score documents are ranked by (default <see cref="SearchMode.Hybrid"/>).</summary>
     public SearchMode Mode { get; init; } = SearchMode.Hybrid;
+
+    /// <summary>Documents returned, at most.</summary>
     public int TopK { get; init; } = 10;
+
+    /// <summary>Weights of the dense, sparse and ColBERT scores in <see cref="SearchMode.Hybrid"/>.</summary>
     public HybridWeights Weights { get; init; } = HybridWeights.Default;
 
     /// <summary>No approximation anywhere: every document is scored in every mode.</summary>

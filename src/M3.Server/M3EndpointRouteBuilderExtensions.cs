@@ -10,13 +10,18 @@ using Microsoft.Extensions.Logging;
 
 namespace M3.Server;
 
+/// <summary>Maps the M3 endpoints into an ASP.NET Core app (after <see cref="M3ServiceCollectionExtensions.AddM3"/>).</summary>
 public static class M3EndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps /v1/embeddings, /embed, /score, /tokenize, /search, /health and /metrics (under <paramref name="prefix"/>)
     /// with their limits, API key and problem-details errors; needs <see cref="M3ServiceCollectionExtensions.AddM3"/>.
-    /// Starts loading the model.
+    /// Starts loading the model; the endpoints answer 503 until it is loaded.
     /// </summary>
+    /// <param name="endpoints">The app, or a route group of it.</param>
+    /// <param name="prefix">Path prefix of every endpoint, e.g. <c>/m3</c>; empty for none.</param>
+    /// <returns>The group of the endpoints, to add conventions (authorization, rate limiting) to.</returns>
+    /// <exception cref="InvalidOperationException"><see cref="M3ServiceCollectionExtensions.AddM3"/> was not called.</exception>
     public static RouteGroupBuilder MapM3Endpoints(this IEndpointRouteBuilder endpoints, string prefix = "")
     {
         var services = endpoints.ServiceProvider;

@@ -35,9 +35,11 @@ public sealed class M3Server : IAsyncDisposable
     /// <summary>The addresses Kestrel listens on (with the real port when 0 was asked for), once started.</summary>
     public IReadOnlyList<string> Addresses => _app.Urls.ToList();
 
+    /// <summary>Builds the server (not started: see <see cref="StartAsync"/>); the options are checked here.</summary>
     /// <exception cref="ServerOptionsException">An option is out of range, or the model or index folder is missing.</exception>
     public static M3Server Create(ServerOptions options) => Create(options, null);
 
+    /// <param name="options">As for <see cref="Create(ServerOptions)"/>.</param>
     /// <param name="configureServices">Runs before <see cref="M3ServiceCollectionExtensions.AddM3"/>: tests replace its seams there.</param>
     internal static M3Server Create(ServerOptions options, Action<IServiceCollection>? configureServices)
     {
@@ -85,11 +87,14 @@ public sealed class M3Server : IAsyncDisposable
         if (Host.Failure is { } failure) ExceptionDispatchInfo.Throw(failure);
     }
 
+    /// <summary>Starts listening on <see cref="ServerOptions.Urls"/> and loading the model in the background.</summary>
+    /// <exception cref="IOException">An address is in use or cannot be bound.</exception>
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
 
     /// <summary>Runs until the host is stopped (Ctrl+C, SIGTERM); in-flight requests finish first.</summary>
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
 
+    /// <summary>Stops listening and lets in-flight requests finish, for at most 30 s or until <paramref name="cancellationToken"/> is cancelled.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
 
     /// <summary>Stops taking work, finishes what is queued, then unloads the model (the container disposes them in that order).</summary>

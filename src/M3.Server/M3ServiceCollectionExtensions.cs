@@ -8,12 +8,16 @@ using Microsoft.Extensions.Logging;
 
 namespace M3.Server;
 
+/// <summary>Registers the services of the M3 endpoints in an ASP.NET Core app's container.</summary>
 public static class M3ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers what <see cref="M3EndpointRouteBuilderExtensions.MapM3Endpoints"/> serves: the model (loaded in the
-    /// background from the first request for the endpoints), one batching scheduler and the metrics.
+    /// background once the endpoints are mapped), one batching scheduler and the metrics.
     /// </summary>
+    /// <param name="services">The app's service collection.</param>
+    /// <param name="options">The model, limits and API key; checked here.</param>
+    /// <returns><paramref name="services"/>.</returns>
     /// <exception cref="ServerOptionsException">An option is out of range, or the model or index folder is missing.</exception>
     public static IServiceCollection AddM3(this IServiceCollection services, ServerOptions options)
     {

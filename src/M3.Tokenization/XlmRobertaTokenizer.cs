@@ -54,6 +54,7 @@ public sealed class XlmRobertaTokenizer
     }
 
     /// <summary>Loads from a checkpoint folder: tokenizer.json when present, else sentencepiece.bpe.model.</summary>
+    /// <exception cref="TokenizerException">Neither file exists, or the one read is malformed; the message names it.</exception>
     public static XlmRobertaTokenizer Load(string modelDirectory)
     {
         if (!Directory.Exists(modelDirectory))
@@ -66,10 +67,12 @@ public sealed class XlmRobertaTokenizer
     }
 
     /// <summary>Loads a Hugging Face tokenizer.json; model_max_length comes from tokenizer_config.json beside it.</summary>
+    /// <exception cref="TokenizerException">The file is missing, malformed or not an XLM-RoBERTa Unigram tokenizer.</exception>
     public static XlmRobertaTokenizer FromTokenizerJson(string path) =>
         new(TokenizerJsonReader.Read(path), MaxLengthBeside(path));
 
     /// <summary>Loads a SentencePiece model converted as Hugging Face's XLMRobertaConverter does; model_max_length as above.</summary>
+    /// <exception cref="TokenizerException">The file is missing or not a SentencePiece Unigram model.</exception>
     public static XlmRobertaTokenizer FromSentencePieceModel(string path) =>
         new(SentencePieceModelReader.Read(path), MaxLengthBeside(path));
 

@@ -6,6 +6,11 @@ namespace M3.Core.Checkpoint;
 /// </summary>
 public sealed class CheckpointException : M3Exception
 {
+    /// <summary>A problem with <paramref name="filePath"/> (and <paramref name="tensorName"/>, when one is involved).</summary>
+    /// <param name="filePath">The file, as the message names it.</param>
+    /// <param name="tensorName">The tensor concerned, or null.</param>
+    /// <param name="problem">What is wrong and what to do.</param>
+    /// <param name="inner">The error that revealed it, if any.</param>
     public CheckpointException(string filePath, string? tensorName, string problem, Exception? inner = null)
         : base(Compose(filePath, tensorName, problem), inner)
     {

@@ -25,6 +25,11 @@ public sealed class M3Encoder : IDisposable
     }
 
     /// <summary>Loads a BGE-M3 checkpoint folder (config.json, weights, heads, tokenizer), building or reusing the cached ONNX graph.</summary>
+    /// <param name="modelDirectory">A folder in BAAI/bge-m3's layout (for a hub id, resolve it first with M3.Hub).</param>
+    /// <param name="options">Precision, threads and graph cache; null for <see cref="M3LoadOptions.Default"/>.</param>
+    /// <exception cref="EncoderException">The folder does not exist, or ONNX Runtime cannot load the built graph.</exception>
+    /// <exception cref="CheckpointException">A checkpoint file is missing, malformed or does not match the config; the message names it.</exception>
+    /// <exception cref="M3.Tokenization.TokenizerException">The tokenizer files are missing or malformed.</exception>
     public static M3Encoder Load(string modelDirectory, M3LoadOptions? options = null)
     {
         options ??= M3LoadOptions.Default;
@@ -87,6 +92,10 @@ public sealed class M3Encoder : IDisposable
     /// Stops the work between forward passes and inside one (ONNX Runtime's terminate flag), with an
     /// <see cref="OperationCanceledException"/>.
     /// </param>
+    /// <returns>One embedding per text, in input order, with the representations <see cref="M3EncodeOptions.Outputs"/> asks for.</returns>
+    /// <exception cref="ArgumentException">A text is null, or an option is out of range (batch size, token budget, max length below 2).</exception>
+    /// <exception cref="EncoderException">ONNX Runtime failed on a forward pass (e.g. out of memory: lower the batch size or token budget).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public IReadOnlyList<M3Embedding> Encode(IReadOnlyList<string> texts, M3EncodeOptions? options = null, IProgress<int>? progress = null,
                                              CancellationToken cancellationToken = default)
     {
@@ -137,6 +146,9 @@ public sealed class M3Encoder : IDisposable
     /// With <see cref="M3EncodeOptions.Mcls"/>, dense is the mean over every <c>&lt;s&gt;</c> position.
     /// Progress and cancellation as in <see cref="Encode"/>.
     /// </summary>
+    /// <exception cref="ArgumentException">A sequence is null, shorter than 2 ids or longer than the model's positions.</exception>
+    /// <exception cref="EncoderException">ONNX Runtime failed on a forward pass.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public IReadOnlyList<M3Embedding> EncodeIds(IReadOnlyList<int[]> sequences, M3EncodeOptions? options = null, IProgress<int>? progress = null,
                                                 CancellationToken cancellationToken = default)
     {

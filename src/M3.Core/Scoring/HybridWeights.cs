@@ -3,6 +3,7 @@ namespace M3.Core.Scoring;
 /// <summary>Weights of FlagEmbedding's score combinations (dense, sparse, ColBERT); defaults 0.4, 0.2, 0.4.</summary>
 public sealed record HybridWeights(float Dense = 0.4f, float Sparse = 0.2f, float Colbert = 0.4f)
 {
+    /// <summary>FlagEmbedding's weights: dense 0.4, sparse 0.2, ColBERT 0.4.</summary>
     public static HybridWeights Default { get; } = new();
 
     /// <summary>Parses "0.4,0.2,0.4" (three non-negative numbers, not all zero).</summary>
