@@ -13,7 +13,10 @@ public enum SearchMode
     Colbert,
     /// <summary>FlagEmbedding's "All": colbert+sparse+dense with <see cref="SearchOptions.Weights"/>.</summary>
     Hybrid,
-    /// <summary>Reciprocal rank fusion of the dense, sparse and ColBERT rankings.</summary>
+    /// <summary>
+    /// Reciprocal rank fusion of the dense, sparse and ColBERT rankings (without ColBERT vectors: dense and sparse): each
+    /// ranking adds 1 / (60 + rank) to a document, rank counted from 1.
+    /// </summary>
     Rrf,
 }
 

@@ -62,6 +62,36 @@ public sealed class SearchTests : IDisposable
     }
 
     [Fact]
+    public void Rrf_score_is_the_sum_of_one_over_60_plus_rank_in_the_dense_sparse_and_colbert_rankings()
+    {
+        var rng = new Random(11);
+        var docs = Enumerable.Range(0, 120).Select(_ => SyntheticIndex.Embedding(rng, 16)).ToList();
+        using var index = M3Index.OpenOrCreate(_dir, "synthetic", 16);
+        index.Write(docs.Select((e, i) => new IndexStore.StoredPassage($"d{i}", 0, "t", null, e)).ToList());
+        for (int q = 0; q < 10; q++)
+        {
+            var query = SyntheticIndex.Embedding(rng, 16, tokens: 4);
+            // Reciprocal rank fusion (Cormack et al.) with k = 60: each ranking of every document, best first (ties by
+            // insertion order), adds 1 / (60 + rank) with rank counted from 1; summed in float in the order dense, sparse, ColBERT.
+            var fused = new float[docs.Count];
+            foreach (var mode in new[] { SearchMode.Dense, SearchMode.Sparse, SearchMode.Colbert })
+            {
+                var ranking = docs.Select((d, i) => (Score: Reference(mode, query, d, HybridWeights.Default), Index: i))
+                    .OrderByDescending(x => x.Score).ThenBy(x => x.Index).ToList();
+                for (int rank = 1; rank <= ranking.Count; rank++) fused[ranking[rank - 1].Index] += 1f / (60 + rank);
+            }
+            var expected = fused.Select((score, i) => (Id: $"d{i}", Score: score, Index: i))
+                .OrderByDescending(x => x.Score).ThenBy(x => x.Index).Take(10).ToList();
+            foreach (var exact in new[] { true, false })
+            {
+                var hits = index.Search(query, new SearchOptions { Mode = SearchMode.Rrf, Exact = exact, TopK = 10, Candidates = docs.Count });
+                Assert.Equal(expected.Select(x => x.Id), hits.Select(h => h.Id));
+                Assert.Equal(expected.Select(x => x.Score), hits.Select(h => h.Score));
+            }
+        }
+    }
+
+    [Fact]
     public void Rrf_returns_the_requested_number_of_distinct_documents()
     {
         using var index = M3Index.OpenOrCreate(_dir, "synthetic", 8);
