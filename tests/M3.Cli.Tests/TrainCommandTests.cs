@@ -12,7 +12,7 @@ public sealed class TrainCommandTests
     private static readonly string Data = Path.Combine(TestPaths.TinyM3, "train_golden.train.jsonl");
 
     [Fact]
-    public void TrainsLogsEveryStepAndWritesTheModel()
+    public void Trains_logs_every_step_and_writes_the_model()
     {
         var dir = TestPaths.NewTempDir();
         var (output, log) = (Path.Combine(dir, "out"), Path.Combine(dir, "log.jsonl"));
@@ -38,7 +38,7 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
-    public void GradientsOnlyNeedsNoOutputAndPassesTheObjective()
+    public void Gradients_only_needs_no_output_and_passes_the_objective()
     {
         var prefix = Path.Combine(TestPaths.NewTempDir(), "grads");
         AnalyticGradientModel? model = null;
@@ -53,7 +53,7 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
-    public void BadInputFailsWithOneClearLine()
+    public void Bad_input_fails_with_one_clear_line()
     {
         var dir = TestPaths.NewTempDir();
         var bad = Path.Combine(dir, "bad.jsonl");

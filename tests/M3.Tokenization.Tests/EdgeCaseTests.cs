@@ -87,7 +87,7 @@ public class EdgeCaseTests
     }
 
     [Fact]
-    public void Emoji_IsUnknownWithSurrogatePairOffsets()
+    public void Emoji_is_unknown_with_surrogate_pair_offsets()
     {
         var result = Tokenizer.Encode("hi 😀");
         int unk = Array.IndexOf(result.Ids, XlmRobertaTokenizer.UnkId);
@@ -95,7 +95,7 @@ public class EdgeCaseTests
     }
 
     [Fact]
-    public void Truncation_KeepsFirstContentTokensAndSpecials()
+    public void Truncation_keeps_first_content_tokens_and_specials()
     {
         string text = string.Join(" ", Enumerable.Range(0, 200).Select(i => $"word{i}"));
         var full = Tokenizer.Encode(text, maxLength: 100_000).Ids;
@@ -115,7 +115,7 @@ public class EdgeCaseTests
     }
 
     [Fact]
-    public void Truncated_IsFalseWhenTheRestProducesNoTokens()
+    public void Truncated_is_false_when_the_rest_produces_no_tokens()
     {
         int fit = Tokenizer.Encode("a b").Ids.Length;
         Assert.False(Tokenizer.Encode("a b\u0001", fit).Truncated); // the control char normalizes away
@@ -123,7 +123,7 @@ public class EdgeCaseTests
     }
 
     [Fact]
-    public void Truncation_DefaultsToModelMaxLength()
+    public void Truncation_defaults_to_model_max_length()
     {
         Assert.Equal(8192, Tokenizer.ModelMaxLength);
         string text = string.Concat(Enumerable.Repeat("a ", 9000));

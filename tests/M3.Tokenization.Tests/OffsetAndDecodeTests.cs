@@ -7,7 +7,7 @@ public class OffsetAndDecodeTests
     private static readonly XlmRobertaTokenizer Tokenizer = XlmRobertaTokenizer.Load(TestPaths.TinyM3);
 
     [Fact]
-    public void Offsets_PointAtTheOriginalSubstrings()
+    public void Offsets_point_at_the_original_substrings()
     {
         const string text = "Hello, world!  How are you?";
         var result = Tokenizer.Encode(text);
@@ -21,7 +21,7 @@ public class OffsetAndDecodeTests
     }
 
     [Fact]
-    public void Offsets_AreOrderedAndInsideTheTextOnEveryGoldenLine()
+    public void Offsets_are_ordered_and_inside_the_text_on_every_golden_line()
     {
         foreach (var (line, text, _) in GoldenTests.GoldenLines())
         {
@@ -56,7 +56,7 @@ public class OffsetAndDecodeTests
     }
 
     [Fact]
-    public void Decode_KeepsSpecialTokensWhenAsked()
+    public void Decode_keeps_special_tokens_when_asked()
     {
         var ids = Tokenizer.Encode("Hello world").Ids;
         Assert.Equal("<s> Hello world</s>", Tokenizer.Decode(ids, skipSpecialTokens: false));

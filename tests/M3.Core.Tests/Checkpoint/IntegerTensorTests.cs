@@ -8,7 +8,7 @@ namespace M3.Core.Tests.Checkpoint;
 public class IntegerTensorTests
 {
     [Fact]
-    public void I64TensorsRoundTripAsExactIntegersInSafetensors()
+    public void I64_tensors_round_trip_as_exact_integers_in_safetensors()
     {
         var path = Path.Combine(TestPaths.NewTempDir(), "rows.safetensors");
         float[] rows = [0, 3, 250001, 16777216];
@@ -29,7 +29,7 @@ public class IntegerTensorTests
     }
 
     [Fact]
-    public void IntegersFloat32CannotHoldExactlyAreRefused()
+    public void Integers_float32_cannot_hold_exactly_are_refused()
     {
         var path = Path.Combine(TestPaths.NewTempDir(), "bad.safetensors");
         foreach (var bad in new[] { 1.5f, 16777218f })

@@ -19,7 +19,7 @@ public class AdamWTests
     ];
 
     [Fact]
-    public void MatchesTorchAdamWWithWeightDecayWarmupAndRowSparseEmbeddings()
+    public void Matches_torch_AdamW_with_weight_decay_warmup_and_row_sparse_embeddings()
     {
         var (weight, bias, embeddings) = Tensors();
         var adam = new AdamW([weight, bias, embeddings], new AdamWSettings { WeightDecay = 0.1 });
@@ -39,7 +39,7 @@ public class AdamWTests
     }
 
     [Fact]
-    public void RowSparseUpdateIsBitwiseTheDenseUpdate()
+    public void Row_sparse_update_is_bitwise_the_dense_update()
     {
         foreach (var decay in new[] { 0.0, 0.1 })
         {
@@ -59,7 +59,7 @@ public class AdamWTests
     }
 
     [Fact]
-    public void RestoredMomentsContinueExactly()
+    public void Restored_moments_continue_exactly()
     {
         var (w1, b1, e1) = Tensors();
         var (w2, b2, e2) = Tensors();

@@ -23,7 +23,7 @@ public class M3TrainerTests
     };
 
     [Fact]
-    public void TrainsTheScheduledStepsAndWritesALoadableBgeM3Folder()
+    public void Trains_the_scheduled_steps_and_writes_a_loadable_BGE_M3_folder()
     {
         var output = Path.Combine(TestPaths.NewTempDir(), "out");
         AnalyticGradientModel? model = null;
@@ -65,7 +65,7 @@ public class M3TrainerTests
     }
 
     [Fact]
-    public void TensorsTheObjectiveDoesNotTrainAreWrittenFromTheSource()
+    public void Tensors_the_objective_does_not_train_are_written_from_the_source()
     {
         var root = TestPaths.NewTempDir();
         var trainer = new M3Trainer((d, o) => new AnalyticGradientModel(d, o));
@@ -85,7 +85,7 @@ public class M3TrainerTests
     }
 
     [Fact]
-    public void ResumeEndsWithTheSameWeightsAsAnUninterruptedRun()
+    public void Resume_ends_with_the_same_weights_as_an_uninterrupted_run()
     {
         var root = TestPaths.NewTempDir();
         var options = Small with { Shuffle = true, SaveSteps = 2, MaxSteps = 7, BatchSize = 4 };
@@ -115,7 +115,7 @@ public class M3TrainerTests
     }
 
     [Fact]
-    public void RefusesANonEmptyOutputUnlessOverwriting()
+    public void Refuses_a_non_empty_output_unless_overwriting()
     {
         var output = TestPaths.NewTempDir();
         File.WriteAllText(Path.Combine(output, "keep.txt"), "x");
@@ -129,7 +129,7 @@ public class M3TrainerTests
     }
 
     [Fact]
-    public void GradientsOnlyWritesLossPartsAndRowSparseEmbeddingGradients()
+    public void Gradients_only_writes_loss_parts_and_row_sparse_embedding_gradients()
     {
         var prefix = Path.Combine(TestPaths.NewTempDir(), "g");
         AnalyticGradientModel? model = null;

@@ -6,7 +6,7 @@ namespace M3.Core.Tests.Training;
 public class ScheduleAndClippingTests
 {
     [Fact]
-    public void LinearWarmupMatchesTransformersAndTheGoldenTrajectory()
+    public void Linear_warmup_matches_transformers_and_the_golden_trajectory()
     {
         // train_golden.json trajectory: peak 1e-3, warmup 1, 3 steps → lr 0, 1e-3, 5e-4.
         var golden = new LinearWarmupSchedule(1e-3, 1, 3);
@@ -19,7 +19,7 @@ public class ScheduleAndClippingTests
     }
 
     [Fact]
-    public void WarmupRatioRoundsUpAndExplicitStepsWin()
+    public void Warmup_ratio_rounds_up_and_explicit_steps_win()
     {
         Assert.Equal(1, LinearWarmupSchedule.ResolveWarmupSteps(null, 0.1, 3));
         Assert.Equal(10, LinearWarmupSchedule.ResolveWarmupSteps(null, 0.1, 100));
@@ -28,7 +28,7 @@ public class ScheduleAndClippingTests
     }
 
     [Fact]
-    public void GlobalNormCountsOnlyReportedRowsAndClipsAsTorch()
+    public void Global_norm_counts_only_reported_rows_and_clips_as_torch()
     {
         var dense = new TrainableTensor("a.weight", [2], [0, 0]);
         new[] { 3f, 4f }.CopyTo(dense.Gradient, 0);
@@ -49,7 +49,7 @@ public class ScheduleAndClippingTests
     }
 
     [Fact]
-    public void ClipCoefficientOfTheGoldenFirstStep()
+    public void Clip_coefficient_of_the_golden_first_step()
     {
         // train_golden.json trajectory step 0: grad_norm 60.110886474520186, clip_coef 0.01663592141147276.
         var t = new TrainableTensor("x.weight", [1], [0]);

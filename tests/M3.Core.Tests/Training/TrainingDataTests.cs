@@ -11,7 +11,7 @@ public class TrainingDataTests
     private static readonly string GoldenPrefix = Path.Combine(TestPaths.TinyM3, "train_golden");
 
     [Fact]
-    public void FirstBatchesOfTheGoldenDataAreTheGoldensBatches()
+    public void First_batches_of_the_golden_data_are_the_goldens_batches()
     {
         // The golden's batches: examples in file order, group size 4 (pos[0], neg[0..2]), batch size 2, max lengths 64/256.
         var examples = TrainingDataReader.Read([GoldenPrefix + ".train.jsonl"], requireScores: true);
@@ -33,7 +33,7 @@ public class TrainingDataTests
     }
 
     [Fact]
-    public void BadLinesNameTheFileAndLine()
+    public void Bad_lines_name_the_file_and_line()
     {
         var dir = TestPaths.NewTempDir();
         var path = Path.Combine(dir, "d.jsonl");
@@ -56,7 +56,7 @@ public class TrainingDataTests
     }
 
     [Fact]
-    public void FoldersContributeTheirJsonLinesFilesInNameOrder()
+    public void Folders_contribute_their_JSON_Lines_files_in_name_order()
     {
         var dir = TestPaths.NewTempDir();
         File.WriteAllText(Path.Combine(dir, "b.jsonl"), Line("second") + "\n");
@@ -68,7 +68,7 @@ public class TrainingDataTests
     }
 
     [Fact]
-    public void UnshuffledGroupsCycleTheNegativesInOrder()
+    public void Unshuffled_groups_cycle_the_negatives_in_order()
     {
         var e = Example(negatives: 3);
         var g = GroupSampler.Sample(e, 7, groupSize: 8, random: null);
@@ -78,7 +78,7 @@ public class TrainingDataTests
     }
 
     [Fact]
-    public void SampledNegativesAreDrawnWithoutReplacementFromTheRepeatedPool()
+    public void Sampled_negatives_are_drawn_without_replacement_from_the_repeated_pool()
     {
         var random = new Random(1);
         var few = Example(negatives: 3);
@@ -96,7 +96,7 @@ public class TrainingDataTests
     }
 
     [Fact]
-    public void ShuffledEpochsCoverEveryExampleOnceDependOnlyOnSeedAndEpochAndGroupByLength()
+    public void Shuffled_epochs_cover_every_example_once_depend_only_on_seed_and_epoch_and_group_by_length()
     {
         var rng = new Random(3);
         var examples = Enumerable.Range(0, 1000).Select(i => Example(negatives: 4, length: rng.Next(1, 300))).ToList();
@@ -115,7 +115,7 @@ public class TrainingDataTests
     }
 
     [Fact]
-    public void PaddedTokenCountPadsQueriesAndPassagesToTheirLongest()
+    public void Padded_token_count_pads_queries_and_passages_to_their_longest()
     {
         var batch = new TrainingBatch([[0, 5, 2], [0, 2]], [[0, 1, 2, 3, 2], [0, 2], [0, 7, 2], [0, 2]], 2);
         Assert.Equal(5 + 12, batch.TokenCount);

@@ -12,7 +12,7 @@ public sealed class TapeTests
     [Fact]
     public void Div_by_values_away_from_zero() =>
         GradCheck.Run((t, x) => t.Div(x[0], x[1]), [[2, 3], [3]], values: [[.. Random(6, 1)], [1.5, -0.7, 2.2]]);
-    [Fact] public void Scale() => GradCheck.Run((t, x) => t.Scale(x[0], -0.37), [[2, 3]]);
+    [Fact] public void Scale_by_a_constant() => GradCheck.Run((t, x) => t.Scale(x[0], -0.37), [[2, 3]]);
     [Fact] public void MatMul_batched_four_dimensional() => GradCheck.Run((t, x) => t.MatMul(x[0], x[1]), [[2, 2, 3, 4], [2, 2, 4, 5]]);
     [Fact] public void Linear_with_torch_weight_layout() => GradCheck.Run((t, x) => t.Linear(x[0], x[1], x[2]), [[4, 3], [5, 3], [5]]);
     [Fact] public void Softmax_last_axis() => GradCheck.Run((t, x) => t.Softmax(x[0]), [[2, 3, 5]]);
@@ -32,7 +32,7 @@ public sealed class TapeTests
 
     [Fact] public void Slice_to_the_end() => GradCheck.Run((t, x) => t.Slice(x[0], 1, 1), [[2, 4, 3]]);
     [Fact] public void Slice_inside() => GradCheck.Run((t, x) => t.Slice(x[0], 1, 1, 3), [[2, 4, 3]]);
-    [Fact] public void Squeeze() => GradCheck.Run((t, x) => t.Squeeze(t.Slice(x[0], 1, 0, 1), 1), [[2, 3, 4]]);
+    [Fact] public void Squeeze_an_axis_of_one() => GradCheck.Run((t, x) => t.Squeeze(t.Slice(x[0], 1, 0, 1), 1), [[2, 3, 4]]);
 
     [Fact]
     public void Dropout_with_a_fixed_mask() => GradCheck.Run((t, x) =>
