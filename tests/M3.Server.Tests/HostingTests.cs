@@ -34,6 +34,16 @@ public sealed class HostingTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task A_JSON_body_sent_as_a_form_as_curl_d_sends_it_is_served()
+    {
+        var (server, client) = await fixture.StartAsync();
+        await using var _ = server;
+        using var form = new StringContent("{\"input\": [\"hello\"]}", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded");
+        var json = await Json(await client.PostAsync("/v1/embeddings", form));
+        Close(fixture.Encoder.Encode(["hello"])[0].Dense, json.GetProperty("data")[0].GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray());
+    }
+
+    [Fact]
     public async Task The_OpenAPI_document_lists_every_endpoint_with_its_request_schema()
     {
         var (server, client) = await fixture.StartAsync();

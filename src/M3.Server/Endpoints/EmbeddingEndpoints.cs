@@ -25,7 +25,7 @@ internal static class EmbeddingEndpoints
             int tokens = results.Sum(r => r.TokenCount);
             var data = results.Select((r, i) => new EmbeddingsItem(i, new EmbeddingVector(r.Dense!, format == "base64"))).ToArray();
             return Ok(new EmbeddingsResponse(data, request.Model ?? modelId, new EmbeddingsUsage(tokens, tokens)));
-        }).Accepts<EmbeddingsRequest>("application/json").Produces<EmbeddingsResponse>();
+        }).DocumentsJsonBody<EmbeddingsRequest>().Produces<EmbeddingsResponse>();
 
         app.MapPost("/embed", async (HttpContext ctx) =>
         {
@@ -38,7 +38,7 @@ internal static class EmbeddingEndpoints
             var results = await encoder.EncodeAsync(inputs, encoder.Options(outputs, request.Mcls ?? false), ctx.RequestAborted);
             Func<int, string>? tokenOf = request.ReturnTokens ?? false ? host.Encoder.Tokenizer.IdToToken : null;
             return Ok(results.Select(r => new EmbedItem(r, tokenOf)).ToArray());
-        }).Accepts<EmbedRequest>("application/json").Produces<EmbedItem[]>();
+        }).DocumentsJsonBody<EmbedRequest>().Produces<EmbedItem[]>();
 
         app.MapPost("/score", async (HttpContext ctx) =>
         {
@@ -54,7 +54,7 @@ internal static class EmbeddingEndpoints
             }
             var e = await encoder.EncodeAsync(texts, encoder.Options(M3Outputs.All), ctx.RequestAborted);
             return Ok(Enumerable.Range(0, pairs.Length).Select(i => new ScoreItem(M3Scores.All(e[2 * i], e[2 * i + 1], weights))).ToArray());
-        }).Accepts<ScoreRequest>("application/json").Produces<ScoreItem[]>();
+        }).DocumentsJsonBody<ScoreRequest>().Produces<ScoreItem[]>();
 
         app.MapPost("/tokenize", async (HttpContext ctx) =>
         {
@@ -71,7 +71,7 @@ internal static class EmbeddingEndpoints
                 items[i] = new TokenizeItem(t);
             }
             return Ok(items);
-        }).Accepts<TokenizeRequest>("application/json").Produces<TokenizeItem[]>();
+        }).DocumentsJsonBody<TokenizeRequest>().Produces<TokenizeItem[]>();
     }
 
     /// <summary>A 200 with the body serialized by the source-generated contracts.</summary>

@@ -28,6 +28,6 @@ internal static class SearchEndpoints
             var q = (await encoder.EncodeAsync([query], encoder.Options(M3.Core.Inference.M3Outputs.All), ctx.RequestAborted))[0];
             var hits = index.Search(q, options);
             return EmbeddingEndpoints.Ok(new SearchResponse(hits.Select(h => new SearchHitItem(h.Id, h.Score)).ToArray()));
-        }).Accepts<SearchRequest>("application/json").Produces<SearchResponse>();
+        }).DocumentsJsonBody<SearchRequest>().Produces<SearchResponse>();
     }
 }
