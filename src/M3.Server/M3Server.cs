@@ -75,8 +75,8 @@ public sealed class M3Server : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until the model (and the index, when <see cref="ServerOptions.IndexDirectory"/> is set) has loaded; the
-    /// model loads in the background once the server has started, and the endpoints answer 503 until then.
+    /// Waits until the model (and the index, when <see cref="ServerOptions.IndexDirectory"/> is set) has loaded; it loads
+    /// in the background from <see cref="Create(ServerOptions)"/> on, and the endpoints answer 503 until then.
     /// </summary>
     /// <exception cref="Exception">Loading failed: the exception it failed with (e.g. <see cref="M3Exception"/> for a
     /// missing or damaged checkpoint); the server then keeps answering 503, so a host usually stops it.</exception>
@@ -87,7 +87,7 @@ public sealed class M3Server : IAsyncDisposable
         if (Host.Failure is { } failure) ExceptionDispatchInfo.Throw(failure);
     }
 
-    /// <summary>Starts listening on <see cref="ServerOptions.Urls"/> and loading the model in the background.</summary>
+    /// <summary>Starts listening on <see cref="ServerOptions.Urls"/>, while the model may still be loading.</summary>
     /// <exception cref="IOException">An address is in use or cannot be bound.</exception>
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
 
