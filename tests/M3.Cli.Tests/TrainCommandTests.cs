@@ -15,7 +15,7 @@ public sealed class TrainCommandTests
     public void Trains_logs_every_step_and_writes_the_model()
     {
         var dir = TestPaths.NewTempDir();
-        var (output, log) = (Path.Combine(dir, "out"), Path.Combine(dir, "log.jsonl"));
+        var (output, log) = (Path.Combine(dir, "out"), Path.Combine(dir, "logs", "log.jsonl")); // a log folder that does not exist yet
         AnalyticGradientModel? model = null;
         var command = TrainCommand.Create((d, o) => model = new AnalyticGradientModel(d, o));
         var (code, stdout, stderr) = CliRun.Invoke(command, "--model", TestPaths.TinyM3, "--data", Data, "--output", output,

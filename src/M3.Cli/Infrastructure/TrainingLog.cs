@@ -7,9 +7,19 @@ namespace M3.Cli.Infrastructure;
 /// The file is created at the first step (so an --overwrite that clears the output folder cannot unlink it) and
 /// appended to on --resume.
 /// </summary>
-internal sealed class TrainingLog(string? path, bool append) : IDisposable
+internal sealed class TrainingLog : IDisposable
 {
+    private readonly string? path;
+    private readonly bool append;
     private StreamWriter? _writer;
+
+    public TrainingLog(string? path, bool append)
+    {
+        this.path = path;
+        this.append = append;
+        // Made before the model loads, so a log in a folder that does not exist yet costs no failed run.
+        if (path != null) Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
 
     public void Write(TrainingStepReport r)
     {
