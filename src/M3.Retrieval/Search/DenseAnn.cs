@@ -16,6 +16,10 @@ internal sealed partial class DenseAnn : IDisposable
     private const ulong Connectivity = 16, ExpansionAdd = 64, ExpansionSearch = 64;
     private readonly USearchIndex _index;
 
+    // The native index holds one search context per hardware thread, and a search finding none free fails: searches
+    // beyond one per core (a server's concurrent requests) wait here for one.
+    private readonly SemaphoreSlim _contexts = new(Environment.ProcessorCount);
+
     private DenseAnn(USearchIndex index) => _index = index;
 
     public static DenseAnn View(string path)
@@ -30,8 +34,13 @@ internal sealed partial class DenseAnn : IDisposable
     /// <summary>Up to <paramref name="count"/> nearest seqs by inner product (approximate).</summary>
     public ulong[] Search(float[] query, int count)
     {
-        _index.Search(query, count, out var keys, out _);
-        return keys;
+        _contexts.Wait();
+        try
+        {
+            _index.Search(query, count, out var keys, out _);
+            return keys;
+        }
+        finally { _contexts.Release(); }
     }
 
     /// <summary>
@@ -101,5 +110,9 @@ internal sealed partial class DenseAnn : IDisposable
     [LibraryImport("libusearch_c", EntryPoint = "usearch_reserve")]
     private static partial void NativeReserve(IntPtr index, nuint capacity, out IntPtr error);
 
-    public void Dispose() => _index.Dispose();
+    public void Dispose()
+    {
+        _index.Dispose();
+        _contexts.Dispose();
+    }
 }
