@@ -44,12 +44,11 @@ internal sealed class VectorFiles : IDisposable
     public int ReadDenseRange(long firstSeq, Span<float> rows) =>
         RandomAccess.Read(_dense, MemoryMarshal.AsBytes(rows), DenseOffset(firstSeq, Dimension)) / DenseRowBytes;
 
-    public byte[] ReadColbert(long offset, int length)
+    /// <summary>Fills <paramref name="bytes"/> with one read from <paramref name="offset"/> (a passage's rows are contiguous).</summary>
+    public void ReadColbert(long offset, Span<byte> bytes)
     {
-        var bytes = new byte[length];
-        if (RandomAccess.Read(_colbert, bytes, offset) != length)
+        if (RandomAccess.Read(_colbert, bytes, offset) != bytes.Length)
             throw new IndexException($"{ColbertPath}: ends before a ColBERT row at byte {offset}; the file was truncated: rebuild the index");
-        return bytes;
     }
 
     public void WriteDense(long seq, ReadOnlySpan<float> row)
