@@ -183,12 +183,18 @@ internal sealed class IndexStore : IDisposable
             VALUES ($seq, $doc, $passage, $text, $meta, $tokens, $sparse, $sparse_crc, $dense_crc, $colbert_offset, $colbert_rows, $colbert_crc)
             """, tx);
         bool multi = false;
-        foreach (var p in passages)
+        // Encoding ColBERT rows (hundreds of KB per passage) is the CPU-heavy part of a batch: done on all cores first.
+        var encoded = new byte[passages.Count][];
+        Parallel.For(0, passages.Count, i =>
+            encoded[i] = precision == ColbertPrecision.None ? [] : ColbertCodec.Encode(passages[i].Embedding.Colbert!, precision));
+        for (int i = 0; i < passages.Count; i++)
         {
+            var p = passages[i];
             seq++;
             var dense = p.Embedding.Dense!;
             files.WriteDense(seq, dense);
-            byte[] colbert = precision == ColbertPrecision.None ? [] : ColbertCodec.Encode(p.Embedding.Colbert!, precision);
+            byte[] colbert = encoded[i];
+            encoded[i] = [];
             files.WriteColbert(colbertEnd, colbert);
             var sparse = SparseCodec.Encode(p.Embedding.Sparse!);
             insert.Parameters.Clear();
