@@ -78,6 +78,10 @@ internal sealed class SearchContext(IndexSnapshot snapshot, IndexStore store, Sq
         return M3.Core.Scoring.M3Scores.Colbert(query, rows, Dimension);
     }
 
+    /// <summary>Starts reading the ColBERT rows of <paramref name="rows"/> ahead of scoring them (see <see cref="VectorFiles.WillRead"/>).</summary>
+    public void PrefetchColbert(IEnumerable<IndexStore.PassageRow> rows) =>
+        vectors.WillRead(rows.Select(r => (r.ColbertOffset, (long)r.ColbertRows * ColbertCodec.BytesPerRow(colbert, Dimension))));
+
     [ThreadStatic] private static byte[]? t_bytes;
     [ThreadStatic] private static float[]? t_floats;
 }
