@@ -109,6 +109,40 @@ public sealed class SegmentTests : IDisposable
         Assert.Equal(50, found);
     }
 
+    [Fact]
+    public void Concurrent_dense_searches_beyond_one_per_core_answer_as_sequential_ones()
+    {
+        var rng = new Random(9);
+        using var index = M3Index.OpenOrCreate(_dir, "synthetic", 32, new IndexOptions { Colbert = ColbertPrecision.None });
+        var docs = Enumerable.Range(0, 1000).Select(_ => SyntheticIndex.Embedding(rng, 32)).ToList();
+        index.Write(docs.Select((e, i) => new IndexStore.StoredPassage($"d{i}", 0, "t", null, e)).ToList());
+        index.Compact();
+        var options = new SearchOptions { Mode = SearchMode.Dense, TopK = 10 };
+        var queries = docs.Take(50).ToList();
+        var expected = queries.Select(q => index.Search(q, options)).ToList();
+        // The native HNSW has one search context per hardware thread: more threads than cores must wait, not fail.
+        // Dedicated threads (the thread pool would add threads too slowly to overlap), each searching every query.
+        int threads = Environment.ProcessorCount * 4;
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var start = new Barrier(threads);
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (int i = 0; i < queries.Count; i++)
+            {
+                int q = (i + t) % queries.Count;
+                try
+                {
+                    if (!index.Search(queries[q], options).SequenceEqual(expected[q])) failures.Add($"query {q}: other hits");
+                }
+                catch (Exception e) { failures.Add($"query {q}: {e.Message}"); }
+            }
+        })).ToList();
+        workers.ForEach(w => w.Start());
+        workers.ForEach(w => w.Join());
+        Assert.Empty(failures);
+    }
+
     [Theory]
     [InlineData("usearch")]
     [InlineData("postings")]

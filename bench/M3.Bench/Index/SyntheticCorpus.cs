@@ -31,7 +31,19 @@ internal sealed class SyntheticCorpus
 
     public int ColbertVectors { get; }
 
-    private Random For(long item, int salt) => new(HashCode.Combine(_seed, item, salt));
+    private Random For(long item, int salt) => new(Seed(_seed, item, salt));
+
+    /// <summary>
+    /// The random seed of one item: a fixed mix (SplitMix64's finalizer) of the corpus seed, the item and a salt. Not
+    /// HashCode.Combine, which is randomized per process: the query process would generate other passages' queries.
+    /// </summary>
+    internal static int Seed(int seed, long item, int salt)
+    {
+        ulong x = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)item * 0xBF58476D1CE4E5B9UL ^ (ulong)salt * 0x94D049BB133111EBUL);
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return unchecked((int)(x ^ (x >> 31)));
+    }
 
     /// <summary>Passage <paramref name="i"/>'s latent point: its cluster's centroid plus spread.</summary>
     private float[] LatentOf(int i)

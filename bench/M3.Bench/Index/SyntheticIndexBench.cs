@@ -105,6 +105,7 @@ internal static class SyntheticIndexBench
         foreach (var (name, mode) in modes)
         {
             var times = new List<double>();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             foreach (var q in embeddings)
             {
                 var t = Stopwatch.StartNew();
@@ -112,6 +113,8 @@ internal static class SyntheticIndexBench
                 times.Add(t.Elapsed.TotalMilliseconds);
                 if (mode == SearchMode.Dense) denseHits.Add(hits);
             }
+            // CPU time per query (all threads): unlike wall time, it barely depends on what else the machine runs.
+            result[$"{name}_cpu_ms_per_query"] = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / embeddings.Count, 3);
             times.Sort();
             result[$"{name}_p50_ms"] = Math.Round(times[times.Count / 2], 3);
             result[$"{name}_p99_ms"] = Math.Round(times[Math.Min(times.Count - 1, (int)(times.Count * 0.99))], 3);

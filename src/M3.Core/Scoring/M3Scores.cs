@@ -25,16 +25,23 @@ public static class M3Scores
     }
 
     /// <summary>ColBERT late interaction: mean over query vectors of the maximum dot product over passage vectors.</summary>
-    public static float Colbert(MultiVector query, MultiVector passage)
+    public static float Colbert(MultiVector query, MultiVector passage) => Colbert(query, passage.Data, passage.Dimension);
+
+    /// <summary>
+    /// <see cref="Colbert(MultiVector, MultiVector)"/> over passage vectors given as consecutive rows of
+    /// <paramref name="dimension"/> floats (a reused buffer instead of a <see cref="MultiVector"/>); the same score.
+    /// </summary>
+    public static float Colbert(MultiVector query, ReadOnlySpan<float> passageRows, int dimension)
     {
-        if (query.Count == 0 || passage.Count == 0) return 0;
+        int rows = passageRows.Length / dimension;
+        if (query.Count == 0 || rows == 0) return 0;
         double total = 0;
         for (int q = 0; q < query.Count; q++)
         {
             var qv = query[q];
             float best = float.NegativeInfinity;
-            for (int p = 0; p < passage.Count; p++)
-                best = MathF.Max(best, TensorPrimitives.Dot(qv, passage[p]));
+            for (int p = 0; p < rows; p++)
+                best = MathF.Max(best, TensorPrimitives.Dot(qv, passageRows.Slice(p * dimension, dimension)));
             total += best;
         }
         return (float)(total / query.Count);

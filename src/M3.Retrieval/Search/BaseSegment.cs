@@ -111,7 +111,7 @@ internal sealed class BaseSegment : IDisposable
         {
             PostingsFile.Write(postingsTemp, watermark, seqs, Merge(previous, tombstones, fresh));
             DenseAnn.Build(annTemp, vectors.Dimension, previous == null ? null : AnnPath(directory, previous.Watermark),
-                tombstones.Select(s => (long)s), added.Select(a =>
+                tombstones.Select(s => (long)s), added.Count, added.Select(a =>
                 {
                     var row = new float[vectors.Dimension];
                     vectors.ReadDense(a.Seq, row);

@@ -20,6 +20,15 @@ internal sealed class SearchContext(IndexSnapshot snapshot, IndexStore store, Sq
     public ColbertPrecision ColbertPrecision => colbert;
     public int Dimension => snapshot.Dimension;
 
+    /// <summary>Reads the rows of <paramref name="seqs"/> not read yet, all at once (see <see cref="IndexStore.Rows"/>).</summary>
+    public void Prefetch(IEnumerable<int> seqs)
+    {
+        var missing = seqs.Where(s => !_rows.ContainsKey(s)).ToList();
+        if (missing.Count == 0) return;
+        var found = store.Rows(missing, tx);
+        foreach (var s in missing) _rows[s] = found.GetValueOrDefault(s);
+    }
+
     public IndexStore.PassageRow? Row(int seq)
     {
         if (!_rows.TryGetValue(seq, out var row)) _rows[seq] = row = store.Row(seq, tx);
@@ -51,10 +60,28 @@ internal sealed class SearchContext(IndexSnapshot snapshot, IndexStore store, Sq
         return SparseCodec.Decode(row.Sparse);
     }
 
-    public MultiVector Colbert(IndexStore.PassageRow row)
+    /// <summary>
+    /// The ColBERT score of a passage, <see cref="M3.Core.Scoring.M3Scores.Colbert(MultiVector, MultiVector)"/> exactly,
+    /// read and decoded into this thread's buffers: a passage's rows are hundreds of KB, and allocating them per candidate
+    /// (on the large object heap) made re-ranking wait on full garbage collections.
+    /// </summary>
+    public float ColbertScore(MultiVector query, IndexStore.PassageRow row)
     {
-        var bytes = vectors.ReadColbert(row.ColbertOffset, row.ColbertRows * ColbertCodec.BytesPerRow(colbert, Dimension));
+        int length = row.ColbertRows * ColbertCodec.BytesPerRow(colbert, Dimension), floats = row.ColbertRows * Dimension;
+        if (t_bytes == null || t_bytes.Length < length) t_bytes = new byte[length];
+        if (t_floats == null || t_floats.Length < floats) t_floats = new float[floats];
+        var bytes = t_bytes.AsSpan(0, length);
+        vectors.ReadColbert(row.ColbertOffset, bytes);
         RowChecksum.Verify(bytes, row.ColbertCrc, "ColBERT vectors", row.DocId, vectors.ColbertPath);
-        return ColbertCodec.Decode(bytes, colbert, Dimension);
+        var rows = t_floats.AsSpan(0, floats);
+        ColbertCodec.DecodeInto(bytes, colbert, Dimension, rows);
+        return M3.Core.Scoring.M3Scores.Colbert(query, rows, Dimension);
     }
+
+    /// <summary>Starts reading the ColBERT rows of <paramref name="rows"/> ahead of scoring them (see <see cref="VectorFiles.WillRead"/>).</summary>
+    public void PrefetchColbert(IEnumerable<IndexStore.PassageRow> rows) =>
+        vectors.WillRead(rows.Select(r => (r.ColbertOffset, (long)r.ColbertRows * ColbertCodec.BytesPerRow(colbert, Dimension))));
+
+    [ThreadStatic] private static byte[]? t_bytes;
+    [ThreadStatic] private static float[]? t_floats;
 }

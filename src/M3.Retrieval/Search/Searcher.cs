@@ -12,7 +12,7 @@ namespace M3.Retrieval.Search;
 /// </summary>
 internal static class Searcher
 {
-    private const int RrfK = 60;
+    private const int RrfK = 60, MaxPrefetch = 2048;
 
     public static IReadOnlyList<SearchHit> Search(SearchContext context, M3Embedding query, SearchOptions options)
     {
@@ -26,14 +26,14 @@ internal static class Searcher
             SearchMode.Dense => DenseScores(context, Dense(query), options),
             SearchMode.Sparse => SparseScores(context, Sparse(query), options),
             SearchMode.Colbert => Rescore(context, Candidates(context, query, options), (row, ctx) =>
-                M3Scores.Colbert(Colbert(query), ctx.Colbert(row))),
+                ctx.ColbertScore(Colbert(query), row), colbert: true),
             SearchMode.Hybrid => Rescore(context, Candidates(context, query, options), (row, ctx) =>
             {
                 float d = M3Scores.Dense(Dense(query), ctx.DenseRow(row)), s = M3Scores.Sparse(Sparse(query), ctx.Sparse(row));
                 return hasColbert
-                    ? M3Scores.ColbertSparseDense(d, s, M3Scores.Colbert(Colbert(query), ctx.Colbert(row)), options.Weights)
+                    ? M3Scores.ColbertSparseDense(d, s, ctx.ColbertScore(Colbert(query), row), options.Weights)
                     : M3Scores.SparseDense(d, s, options.Weights);
-            }),
+            }, colbert: hasColbert),
             SearchMode.Rrf => Rrf(context, query, options, hasColbert),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Mode, "unknown search mode"),
         };
@@ -108,9 +108,12 @@ internal static class Searcher
     /// Scores candidates from their stored vectors. Rows come from the search's one SQLite connection in turn; reading
     /// and scoring the vectors (ColBERT's MaxSim dominates) runs on all cores, since one query's latency is what a user waits for.
     /// </summary>
-    private static Dictionary<int, float> Rescore(SearchContext context, List<int> passages, Func<PassageRow, SearchContext, float> score)
+    private static Dictionary<int, float> Rescore(SearchContext context, List<int> passages, Func<PassageRow, SearchContext, float> score, bool colbert = false)
     {
+        context.Prefetch(passages);
         var rows = passages.Select(context.Row).OfType<PassageRow>().ToList();
+        // Candidates only: an exhaustive re-rank reads every row in turn, and announcing them all would flood the page cache.
+        if (colbert && rows.Count <= MaxPrefetch) context.PrefetchColbert(rows);
         var scores = new float[rows.Count];
         try { Parallel.For(0, rows.Count, i => scores[i] = score(rows[i], context)); }
         catch (AggregateException e) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); }
@@ -127,7 +130,7 @@ internal static class Searcher
             Top(Rescore(context, candidates, (row, ctx) => M3Scores.Dense(Dense(query), ctx.DenseRow(row))), candidates.Count),
             Top(Rescore(context, candidates, (row, ctx) => M3Scores.Sparse(Sparse(query), ctx.Sparse(row))), candidates.Count),
         };
-        if (hasColbert) rankings.Add(Top(Rescore(context, candidates, (row, ctx) => M3Scores.Colbert(Colbert(query), ctx.Colbert(row))), candidates.Count));
+        if (hasColbert) rankings.Add(Top(Rescore(context, candidates, (row, ctx) => ctx.ColbertScore(Colbert(query), row), colbert: true), candidates.Count));
         var fused = new Dictionary<int, float>();
         foreach (var ranking in rankings)
             for (int r = 0; r < ranking.Count; r++)
@@ -151,6 +154,8 @@ internal static class Searcher
     {
         var ranked = scores.Select(x => (Passage: x.Key, Score: x.Value)).ToList();
         ranked.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Passage.CompareTo(b.Passage));
+        // The rows of the best passages at once (more than k: several may belong to one document).
+        context.Prefetch(ranked.Take(2 * k).Select(x => x.Passage));
         var seen = new HashSet<string>();
         var hits = new List<SearchHit>();
         foreach (var (p, s) in ranked)

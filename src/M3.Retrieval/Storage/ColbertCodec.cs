@@ -33,8 +33,7 @@ internal static class ColbertCodec
                     MemoryMarshal.AsBytes(row).CopyTo(target);
                     break;
                 case ColbertPrecision.Float16:
-                    var halves = MemoryMarshal.Cast<byte, Half>(target);
-                    for (int i = 0; i < dim; i++) halves[i] = (Half)row[i];
+                    TensorPrimitives.ConvertToHalf(row, MemoryMarshal.Cast<byte, Half>(target));
                     break;
                 case ColbertPrecision.Int8:
                     float max = 0;
@@ -50,12 +49,19 @@ internal static class ColbertCodec
 
     public static MultiVector Decode(ReadOnlySpan<byte> bytes, ColbertPrecision precision, int dimension)
     {
+        var data = new float[bytes.Length / BytesPerRow(precision, dimension) * dimension];
+        DecodeInto(bytes, precision, dimension, data);
+        return new MultiVector(data, dimension);
+    }
+
+    /// <summary>Decodes the rows in <paramref name="bytes"/> into the first rows · dimension floats of <paramref name="data"/>.</summary>
+    public static void DecodeInto(ReadOnlySpan<byte> bytes, ColbertPrecision precision, int dimension, Span<float> data)
+    {
         int size = BytesPerRow(precision, dimension), count = bytes.Length / size;
-        var data = new float[count * dimension];
         for (int r = 0; r < count; r++)
         {
             var source = bytes.Slice(r * size, size);
-            var target = data.AsSpan(r * dimension, dimension);
+            var target = data.Slice(r * dimension, dimension);
             switch (precision)
             {
                 case ColbertPrecision.Float32:
@@ -70,6 +76,5 @@ internal static class ColbertCodec
                     break;
             }
         }
-        return new MultiVector(data, dimension);
     }
 }

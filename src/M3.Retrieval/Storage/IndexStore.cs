@@ -183,12 +183,18 @@ internal sealed class IndexStore : IDisposable
             VALUES ($seq, $doc, $passage, $text, $meta, $tokens, $sparse, $sparse_crc, $dense_crc, $colbert_offset, $colbert_rows, $colbert_crc)
             """, tx);
         bool multi = false;
-        foreach (var p in passages)
+        // Encoding ColBERT rows (hundreds of KB per passage) is the CPU-heavy part of a batch: done on all cores first.
+        var encoded = new byte[passages.Count][];
+        Parallel.For(0, passages.Count, i =>
+            encoded[i] = precision == ColbertPrecision.None ? [] : ColbertCodec.Encode(passages[i].Embedding.Colbert!, precision));
+        for (int i = 0; i < passages.Count; i++)
         {
+            var p = passages[i];
             seq++;
             var dense = p.Embedding.Dense!;
             files.WriteDense(seq, dense);
-            byte[] colbert = precision == ColbertPrecision.None ? [] : ColbertCodec.Encode(p.Embedding.Colbert!, precision);
+            byte[] colbert = encoded[i];
+            encoded[i] = [];
             files.WriteColbert(colbertEnd, colbert);
             var sparse = SparseCodec.Encode(p.Embedding.Sparse!);
             insert.Parameters.Clear();
@@ -314,6 +320,29 @@ internal sealed class IndexStore : IDisposable
         cmd.Parameters.AddWithValue("$s", seq);
         using var r = cmd.ExecuteReader();
         return r.Read() ? new PassageRow(seq, r.GetString(0), (byte[])r[1], r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt32(5), r.GetInt64(6)) : null;
+    });
+
+    /// <summary>
+    /// The rows of <paramref name="seqs"/> (absent ones are missing from the result) in one statement per few hundred:
+    /// re-ranking reads a row per candidate, and one statement each cost more than the scoring.
+    /// </summary>
+    public Dictionary<long, PassageRow> Rows(IReadOnlyList<int> seqs, SqliteTransaction tx) => Guard(() =>
+    {
+        var rows = new Dictionary<long, PassageRow>(seqs.Count);
+        const int chunk = 500;
+        for (int start = 0; start < seqs.Count; start += chunk)
+        {
+            // The seqs are integers formatted invariantly: nothing from outside reaches the SQL text.
+            var list = string.Join(',', seqs.Skip(start).Take(chunk).Select(s => s.ToString(CultureInfo.InvariantCulture)));
+            using var cmd = Command($"SELECT seq, doc_id, sparse, sparse_crc, dense_crc, colbert_offset, colbert_rows, colbert_crc FROM passages WHERE seq IN ({list})", tx);
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                long seq = r.GetInt64(0);
+                rows[seq] = new PassageRow(seq, r.GetString(1), (byte[])r[2], r.GetInt64(3), r.GetInt64(4), r.GetInt64(5), r.GetInt32(6), r.GetInt64(7));
+            }
+        }
+        return rows;
     });
 
     /// <summary>Live passages in insertion order from <paramref name="afterSeq"/> on, up to <paramref name="maxSeq"/>: (seq, document id).</summary>

@@ -10,7 +10,7 @@ namespace M3.Retrieval.Storage;
 /// flush them to disk before the SQLite transaction that references them commits, so a crash leaves at most unreferenced
 /// bytes, overwritten by the next batch.
 /// </summary>
-internal sealed class VectorFiles : IDisposable
+internal sealed partial class VectorFiles : IDisposable
 {
     public const string DenseName = "dense.f32", ColbertName = "colbert.bin";
     private readonly SafeFileHandle _dense, _colbert;
@@ -44,13 +44,39 @@ internal sealed class VectorFiles : IDisposable
     public int ReadDenseRange(long firstSeq, Span<float> rows) =>
         RandomAccess.Read(_dense, MemoryMarshal.AsBytes(rows), DenseOffset(firstSeq, Dimension)) / DenseRowBytes;
 
-    public byte[] ReadColbert(long offset, int length)
+    /// <summary>Fills <paramref name="bytes"/> with one read from <paramref name="offset"/> (a passage's rows are contiguous).</summary>
+    public void ReadColbert(long offset, Span<byte> bytes)
     {
-        var bytes = new byte[length];
-        if (RandomAccess.Read(_colbert, bytes, offset) != length)
+        if (RandomAccess.Read(_colbert, bytes, offset) != bytes.Length)
             throw new IndexException($"{ColbertPath}: ends before a ColBERT row at byte {offset}; the file was truncated: rebuild the index");
-        return bytes;
     }
+
+    /// <summary>
+    /// Tells the kernel that these ColBERT bytes are about to be read (Linux: posix_fadvise WILLNEED), so reads of every
+    /// candidate start at once instead of one positional read at a time per scoring thread when they are not cached.
+    /// A hint only: elsewhere, or if it fails, the reads just happen when scored.
+    /// </summary>
+    public void WillRead(IEnumerable<(long Offset, long Length)> ranges)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        bool added = false;
+        try
+        {
+            _colbert.DangerousAddRef(ref added);
+            int fd = (int)_colbert.DangerousGetHandle();
+            foreach (var (offset, length) in ranges) _ = PosixFadvise(fd, offset, length, PosixFadvWillNeed);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or ObjectDisposedException) { }
+        finally
+        {
+            if (added) _colbert.DangerousRelease();
+        }
+    }
+
+    private const int PosixFadvWillNeed = 3;
+
+    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
+    private static partial int PosixFadvise(int fd, long offset, long length, int advice);
 
     public void WriteDense(long seq, ReadOnlySpan<float> row)
     {
