@@ -115,6 +115,21 @@ public class TrainingDataTests
     }
 
     [Fact]
+    public void ShuffledBatchesGroupByTheLongestPassageWhichTheCollatorPadsTo()
+    {
+        // One negative of random length and short other texts: groups whose total lengths are alike can still have
+        // very different longest passages, and every passage of a batch is padded to the longest.
+        var rng = new Random(4);
+        var examples = Enumerable.Range(0, 800).Select(_ => new TrainingExample(new string('q', rng.Next(1, 300)), ["p"],
+            ["n", new string('n', rng.Next(1, 300)), "nn"], null, null, "test")).ToList();
+        var epoch = new EpochPlanner(examples, batchSize: 8, groupSize: 4, shuffle: true, seed: 1).Plan(0);
+        int Longest(SampledGroup g) => g.Negatives.Max(n => examples[g.Example].Negatives[n].Length);
+        double Spread(IEnumerable<SampledGroup[]> batches) => batches.Average(b => b.Max(Longest) - b.Min(Longest));
+        var unsorted = new EpochPlanner(examples, 8, 4, shuffle: false, seed: 1).Plan(0);
+        Assert.True(Spread(epoch) < Spread(unsorted) / 10, $"grouped spread {Spread(epoch)} vs file order {Spread(unsorted)}");
+    }
+
+    [Fact]
     public void PaddedTokenCountPadsQueriesAndPassagesToTheirLongest()
     {
         var batch = new TrainingBatch([[0, 5, 2], [0, 2]], [[0, 1, 2, 3, 2], [0, 2], [0, 7, 2], [0, 2]], 2);
