@@ -130,6 +130,33 @@ public class TrainingDataTests
     }
 
     [Fact]
+    public void ShuffledBatchesGroupByTheGivenLengthNotByCharacters()
+    {
+        // Equal character lengths, very different token lengths (as for scripts the vocabulary splits finely).
+        var rng = new Random(6);
+        var tokens = new Dictionary<string, int>();
+        var examples = Enumerable.Range(0, 800).Select(i =>
+        {
+            var negative = $"n{i:D4}";
+            tokens[negative] = rng.Next(3, 128);
+            return new TrainingExample("q", ["p"], [negative], null, null, "test");
+        }).ToList();
+        int Length(string text) => tokens.GetValueOrDefault(text, 3);
+        var epoch = new EpochPlanner(examples, batchSize: 8, groupSize: 2, shuffle: true, seed: 1, Length).Plan(0);
+        double spread = epoch.Average(b => b.Max(g => Length(examples[g.Example].Negatives[0])) - b.Min(g => Length(examples[g.Example].Negatives[0])));
+        Assert.True(spread < 5, $"token-length spread inside a batch {spread}");
+    }
+
+    [Fact]
+    public void TokenCountCountsSpecialTokensAndCachesEachText()
+    {
+        var builder = new BatchBuilder(XlmRobertaTokenizer.Load(TestPaths.TinyM3), [], 32, 128, teacherScores: false);
+        var text = "Save the file before closing it";
+        Assert.Equal(XlmRobertaTokenizer.Load(TestPaths.TinyM3).EncodeToIds(text).Length, builder.TokenCount(text));
+        Assert.Equal(builder.TokenCount(text), builder.TokenCount(new string(text.AsSpan())));
+    }
+
+    [Fact]
     public void PaddedTokenCountPadsQueriesAndPassagesToTheirLongest()
     {
         var batch = new TrainingBatch([[0, 5, 2], [0, 2]], [[0, 1, 2, 3, 2], [0, 2], [0, 7, 2], [0, 2]], 2);
