@@ -4,9 +4,8 @@ namespace M3.Core.Training.Data;
 /// Orders one epoch's examples into batches of <c>batchSize</c> queries. Shuffled epochs group examples of similar
 /// length (the paper's efficient batching, as transformers' <c>LengthGroupedSampler</c>): a random permutation is cut
 /// into mega-batches of 50 batches, each sorted by its groups' longest passage (then query), in tokens, and cut into
-/// batches, and the batches are shuffled. Without
-/// shuffling, examples stay in file order. An epoch's plan depends only on the seed and the epoch number, so a resumed
-/// run recomputes exactly the batches an uninterrupted one would have seen.
+/// batches, and the batches are shuffled. Without shuffling, examples stay in file order. An epoch's plan depends only
+/// on the seed and the epoch number, so a resumed run recomputes exactly the batches an uninterrupted one would have seen.
 /// </summary>
 /// <param name="length">A text's length in the units the collator pads (tokens); null: characters.</param>
 internal sealed class EpochPlanner(IReadOnlyList<TrainingExample> examples, int batchSize, int groupSize, bool shuffle, int seed,
