@@ -5,6 +5,9 @@ internal static class Args
 {
     public static int Int(string[] args, string name, int fallback) => String(args, name) is { } v ? int.Parse(v) : fallback;
 
+    public static double Double(string[] args, string name, double fallback) =>
+        String(args, name) is { } v ? double.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
+
     public static string? String(string[] args, string name)
     {
         int i = Array.IndexOf(args, name);

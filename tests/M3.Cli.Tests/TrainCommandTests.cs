@@ -71,5 +71,22 @@ public sealed class TrainCommandTests
         (code, _, stderr) = CliRun.Invoke(command, "--model", TestPaths.TinyM3, "--data", Data, "--output", Path.Combine(dir, "o"), "--dense-only", "--self-distill");
         Assert.Equal(1, code);
         Assert.Contains("--self-distill needs the unified loss", stderr);
+
+        (code, _, stderr) = CliRun.Invoke(command, "--model", TestPaths.TinyM3, "--data", Data, "--output", Path.Combine(dir, "o"), "--threads", "-1");
+        Assert.Equal(1, code);
+        Assert.Contains("--threads must be >= 0", stderr);
+    }
+
+    [Fact]
+    public void OneThreadComputesTheSameLossOnTheEngine()
+    {
+        var dir = TestPaths.NewTempDir();
+        string[] common = ["--model", TestPaths.TinyM3, "--data", Data, "--no-shuffle", "--dropout", "0", "--group-size", "4", "--batch-size", "2"];
+        var (code, _, stderr) = CliRun.Invoke(TrainCommand.Create(), [.. common, "--gradients-only", Path.Combine(dir, "all")]);
+        Assert.True(code == 0, stderr);
+        (code, _, stderr) = CliRun.Invoke(TrainCommand.Create(), [.. common, "--threads", "1", "--gradients-only", Path.Combine(dir, "one")]);
+        Assert.True(code == 0, stderr);
+        double Total(string name) => JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, name + ".json"))).RootElement.GetProperty("total").GetDouble();
+        Assert.Equal(Total("all"), Total("one"), 1e-5);
     }
 }

@@ -45,7 +45,8 @@ internal static class RandomCheckpoint
     }
 
     /// <summary>Writes a random checkpoint of any size into <paramref name="directory"/>, with the fixture's tokenizer files.</summary>
-    internal static void Generate(string directory, string fixtureDirectory, M3Config config, int seed)
+    /// <param name="sparseFill">The sparse head's weight and bias; null: normal(0, 0.02) like every other tensor.</param>
+    internal static void Generate(string directory, string fixtureDirectory, M3Config config, int seed, TensorFiller? sparseFill = null)
     {
         foreach (var name in TokenizerFiles)
         {
@@ -53,7 +54,8 @@ internal static class RandomCheckpoint
             if (!File.Exists(source)) throw new FileNotFoundException($"the fixture lacks {name}, needed for the benchmark checkpoint", source);
             File.Copy(source, Path.Combine(directory, name));
         }
-        M3CheckpointWriter.Write(directory, config, Filler(seed));
+        var fill = Filler(seed);
+        M3CheckpointWriter.Write(directory, config, fill, fill, sparseFill ?? fill);
     }
 
     /// <summary>

@@ -11,9 +11,10 @@ namespace M3.Cli.Commands;
 /// </summary>
 public static class TrainCommand
 {
-    public static Command Create() => Create(GradientModels.OnnxRuntime);
+    public static Command Create() => Create(null);
 
-    internal static Command Create(GradientModelFactory engine)
+    /// <param name="engine">The gradient engine; null: ONNX Runtime with the command's <c>--threads</c>.</param>
+    internal static Command Create(GradientModelFactory? engine)
     {
         var model = new Option<string>("--model") { Description = "Checkpoint folder or Hugging Face hub id (owner/name[@revision]) to start from", Required = true };
         var data = new Option<string[]>("--data") { Description = "FlagEmbedding JSON Lines files ({\"query\", \"pos\": [...], \"neg\": [...]}) or folders of .jsonl/.json files", Required = true, AllowMultipleArgumentsPerToken = true };
@@ -46,13 +47,14 @@ public static class TrainCommand
         var temperature = new Option<float>("--temperature") { Description = "Score temperature", DefaultValueFactory = _ => 0.02f };
         var dropout = new Option<float?>("--dropout") { Description = "Hidden and attention dropout (default: the model config's)" };
         var logJson = new Option<string?>("--log-json") { Description = "Write one JSON line per optimizer step to this file" };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: one per core), e.g. 1 to run two trainings side by side", DefaultValueFactory = _ => 0 };
         var gradientsOnly = new Option<string?>("--gradients-only") { Description = "First batch only, no update: write PREFIX.json (loss parts) and PREFIX.safetensors (gradients)" };
 
         var command = new Command("train", "Fine-tune BGE-M3 (dense, sparse and ColBERT together) on FlagEmbedding-format JSON Lines")
         {
             model, data, output, groupSize, batchSize, queryMaxLen, passageMaxLen, noShuffle, subBatch, lr, weightDecay, maxGradNorm,
             warmupRatio, warmupSteps, epochs, maxSteps, seed, saveSteps, saveTotalLimit, resume, overwrite, selfDistill, selfDistillStart,
-            teacherScores, kdLoss, denseOnly, fixEncoder, temperature, dropout, logJson, gradientsOnly,
+            teacherScores, kdLoss, denseOnly, fixEncoder, temperature, dropout, logJson, threads, gradientsOnly,
         };
         command.SetAction((pr, ct) => CommandRunner.RunAsync(cancellationToken =>
         {
@@ -89,7 +91,9 @@ public static class TrainCommand
             if (objective.SelfDistill && !objective.Unified) throw new CliError("--self-distill needs the unified loss: drop --dense-only");
             if (objective.FixEncoder && !objective.Unified) throw new CliError("--fix-encoder trains the heads, which --dense-only leaves out: use one of them");
             var folder = ModelLocator.Resolve(pr.GetValue(model)!, cancellationToken);
-            var trainer = new M3Trainer(engine);
+            if (pr.GetValue(threads) < 0) throw new CliError("--threads must be >= 0");
+            var intraOpThreads = pr.GetValue(threads);
+            var trainer = new M3Trainer(engine ?? ((d, o) => GradientModels.OnnxRuntime(d, o, intraOpThreads)));
             if (pr.GetValue(gradientsOnly) is { } prefix)
             {
                 var run0 = new TrainingRun(folder, pr.GetValue(data)!, "", objective, options);

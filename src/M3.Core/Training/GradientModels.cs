@@ -6,9 +6,10 @@ namespace M3.Core.Training;
 internal static class GradientModels
 {
     /// <summary><see cref="M3TrainingModel"/>: BGE-M3's loss and gradients on ONNX Runtime, from a checkpoint folder.</summary>
-    public static IGradientModel OnnxRuntime(string checkpointDirectory, TrainingObjective objective)
+    /// <param name="threads">ONNX Runtime's intra-op threads; 0: its default (one per core).</param>
+    public static IGradientModel OnnxRuntime(string checkpointDirectory, TrainingObjective objective, int threads = 0)
     {
         using var checkpoint = M3Checkpoint.Open(checkpointDirectory);
-        return M3TrainingModel.Create(checkpoint, objective);
+        return M3TrainingModel.Create(checkpoint, objective, threads);
     }
 }

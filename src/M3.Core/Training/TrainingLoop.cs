@@ -23,7 +23,7 @@ internal sealed class TrainingLoop
         _model = model;
         _builder = builder;
         _options = options;
-        _planner = new EpochPlanner(examples, options.BatchSize, options.GroupSize, options.Shuffle, options.Seed);
+        _planner = new EpochPlanner(examples, options.BatchSize, options.GroupSize, options.Shuffle, options.Seed, builder.TokenCount);
         TotalSteps = options.MaxSteps ?? (int)Math.Ceiling(options.Epochs * _planner.BatchesPerEpoch);
         Schedule = new LinearWarmupSchedule(options.LearningRate,
             LinearWarmupSchedule.ResolveWarmupSteps(options.WarmupSteps, options.WarmupRatio, TotalSteps), TotalSteps);

@@ -115,6 +115,48 @@ public class TrainingDataTests
     }
 
     [Fact]
+    public void Shuffled_batches_group_by_the_longest_passage_which_the_collator_pads_to()
+    {
+        // One negative of random length and short other texts: groups whose total lengths are alike can still have
+        // very different longest passages, and every passage of a batch is padded to the longest.
+        var rng = new Random(4);
+        var examples = Enumerable.Range(0, 800).Select(_ => new TrainingExample(new string('q', rng.Next(1, 300)), ["p"],
+            ["n", new string('n', rng.Next(1, 300)), "nn"], null, null, "test")).ToList();
+        var epoch = new EpochPlanner(examples, batchSize: 8, groupSize: 4, shuffle: true, seed: 1).Plan(0);
+        int Longest(SampledGroup g) => g.Negatives.Max(n => examples[g.Example].Negatives[n].Length);
+        double Spread(IEnumerable<SampledGroup[]> batches) => batches.Average(b => b.Max(Longest) - b.Min(Longest));
+        var unsorted = new EpochPlanner(examples, 8, 4, shuffle: false, seed: 1).Plan(0);
+        Assert.True(Spread(epoch) < Spread(unsorted) / 10, $"grouped spread {Spread(epoch)} vs file order {Spread(unsorted)}");
+    }
+
+    [Fact]
+    public void Shuffled_batches_group_by_the_given_length_not_by_characters()
+    {
+        // Equal character lengths, very different token lengths (as for scripts the vocabulary splits finely).
+        var rng = new Random(6);
+        var tokens = new Dictionary<string, int>();
+        var examples = Enumerable.Range(0, 800).Select(i =>
+        {
+            var negative = $"n{i:D4}";
+            tokens[negative] = rng.Next(3, 128);
+            return new TrainingExample("q", ["p"], [negative], null, null, "test");
+        }).ToList();
+        int Length(string text) => tokens.GetValueOrDefault(text, 3);
+        var epoch = new EpochPlanner(examples, batchSize: 8, groupSize: 2, shuffle: true, seed: 1, Length).Plan(0);
+        double spread = epoch.Average(b => b.Max(g => Length(examples[g.Example].Negatives[0])) - b.Min(g => Length(examples[g.Example].Negatives[0])));
+        Assert.True(spread < 5, $"token-length spread inside a batch {spread}");
+    }
+
+    [Fact]
+    public void Token_count_counts_special_tokens_and_caches_each_text()
+    {
+        var builder = new BatchBuilder(XlmRobertaTokenizer.Load(TestPaths.TinyM3), [], 32, 128, teacherScores: false);
+        var text = "Save the file before closing it";
+        Assert.Equal(XlmRobertaTokenizer.Load(TestPaths.TinyM3).EncodeToIds(text).Length, builder.TokenCount(text));
+        Assert.Equal(builder.TokenCount(text), builder.TokenCount(new string(text.AsSpan())));
+    }
+
+    [Fact]
     public void Padded_token_count_pads_queries_and_passages_to_their_longest()
     {
         var batch = new TrainingBatch([[0, 5, 2], [0, 2]], [[0, 1, 2, 3, 2], [0, 2], [0, 7, 2], [0, 2]], 2);

@@ -10,6 +10,15 @@ namespace M3.Core.Training.Data;
 internal sealed class BatchBuilder(XlmRobertaTokenizer tokenizer, IReadOnlyList<TrainingExample> examples,
     int queryMaxLength, int passageMaxLength, bool teacherScores)
 {
+    private readonly Dictionary<string, int> _tokenCounts = new(StringComparer.Ordinal);
+
+    /// <summary>Tokens of <paramref name="text"/> untruncated, <c>&lt;s&gt;</c> and <c>&lt;/s&gt;</c> included; each distinct text is tokenized once.</summary>
+    public int TokenCount(string text)
+    {
+        if (!_tokenCounts.TryGetValue(text, out var count)) _tokenCounts[text] = count = tokenizer.EncodeToIds(text).Length;
+        return count;
+    }
+
     public TrainingBatch Build(IReadOnlyList<SampledGroup> groups)
     {
         var queries = new List<int[]>(groups.Count);
