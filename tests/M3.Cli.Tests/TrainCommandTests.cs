@@ -78,7 +78,7 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
-    public void OneThreadComputesTheSameLossOnTheEngine()
+    public void One_thread_computes_the_same_loss_on_the_engine()
     {
         var dir = TestPaths.NewTempDir();
         string[] common = ["--model", TestPaths.TinyM3, "--data", Data, "--no-shuffle", "--dropout", "0", "--group-size", "4", "--batch-size", "2"];
