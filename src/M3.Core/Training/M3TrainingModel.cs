@@ -30,8 +30,9 @@ internal sealed class M3TrainingModel : IGradientModel
     private readonly List<TrainingGraph.Parameter> _specs;
 
     /// <summary>
-    /// Padded tokens per pass when the objective sets no sub-batch size: the gradient pass' activations grow with padded
-    /// tokens × layers, and a full-size model's long batches would not fit in memory as one pass (docs/training.md has the figures).
+    /// Tokens per pass at most (a longer text runs alone), with or without a sub-batch size: the gradient pass'
+    /// activations grow with tokens × layers, and a full-size model's long batches would not fit in memory as one pass
+    /// (docs/training.md has the figures).
     /// </summary>
     internal const int ChunkTokenBudget = 512;
 
@@ -189,19 +190,18 @@ internal sealed class M3TrainingModel : IGradientModel
     }
 
     /// <summary>
-    /// The passes' sub-batches, texts in order: SubBatchSize texts each when set; else as many texts as fit in
-    /// <see cref="ChunkTokenBudget"/> padded tokens (at least one), which bounds the gradient pass' activation memory
-    /// (it grows with padded tokens × layers) without changing the gradients.
+    /// The passes' sub-batches, texts in order: as many texts as fit in <see cref="ChunkTokenBudget"/> tokens (at least
+    /// one) and, when set, at most SubBatchSize. This bounds the gradient pass' activation memory (it grows with tokens ×
+    /// layers) without changing the gradients.
     /// </summary>
     private IEnumerable<PackedChunk> Chunks(List<int[]> texts)
     {
         for (int start = 0; start < texts.Count;)
         {
-            int count = 1, longest = texts[start].Length;
-            while (start + count < texts.Count && (_objective.SubBatchSize is { } size
-                       ? count < size
-                       : (count + 1L) * Math.Max(longest, texts[start + count].Length) <= ChunkTokenBudget))
-                longest = Math.Max(longest, texts[start + count++].Length);
+            int count = 1, tokens = texts[start].Length;
+            while (start + count < texts.Count && (_objective.SubBatchSize is not { } size || count < size)
+                   && tokens + texts[start + count].Length <= ChunkTokenBudget)
+                tokens += texts[start + count++].Length;
             yield return new PackedChunk(texts.GetRange(start, count), start, _config.PadTokenId, _config.MaxPositionEmbeddings);
             start += count;
         }
