@@ -127,7 +127,7 @@ internal sealed class M3TrainingModel : IGradientModel
             var (names, values) = Inputs(chunk, forwardStep);
             try
             {
-                using var runOptions = new RunOptions();
+                using var runOptions = TrainingArena.RunOptions();
                 using var outputs = forward.Run(runOptions, names, values, [.. RepresentationNames, .. _saved]);
                 var reps = ReadRepresentations(chunk, outputs);
                 represent = clock.Elapsed;
@@ -241,7 +241,7 @@ internal sealed class M3TrainingModel : IGradientModel
         var (names, values) = Inputs(chunk, forwardStep);
         try
         {
-            using var runOptions = new RunOptions();
+            using var runOptions = TrainingArena.RunOptions();
             using var outputs = (_represent ??= Session(TrainingGraph.Kind.Representations)).Run(runOptions, names, values, RepresentationNames);
             return ReadRepresentations(chunk, outputs);
         }
@@ -334,7 +334,7 @@ internal sealed class M3TrainingModel : IGradientModel
         }
         try
         {
-            using var runOptions = new RunOptions();
+            using var runOptions = TrainingArena.RunOptions();
             session.Run(runOptions, names, inputs, outputNames, outputValues);
         }
         finally

@@ -4,10 +4,9 @@ namespace M3.Core.Training;
 
 /// <summary>
 /// One ONNX Runtime CPU arena shared by the training sessions (<c>session.use_env_allocators</c>), growing by exactly
-/// what a request needs (no power-of-two growth) and keeping what it has. Without an arena every intermediate tensor
+/// what a request needs (no power-of-two growth). Without an arena every intermediate tensor
 /// is fresh memory from the operating system, and first-touch page faults then cost more than the arithmetic
-/// (docs/training.md has the measurement); the representation pass and the gradient pass, and every step after the
-/// first, reuse the same memory instead.
+/// (docs/training.md has the measurement); within a pass the arena reuses what earlier nodes freed instead.
 /// </summary>
 internal static class TrainingArena
 {
@@ -19,6 +18,17 @@ internal static class TrainingArena
     {
         _ = Registered.Value;
         options.AddSessionConfigEntry("session.use_env_allocators", "1");
+    }
+
+    /// <summary>
+    /// Options for a training run: afterwards the arena hands regions no tensor uses back to the system, so regions sized
+    /// for one batch's shapes do not pile up over a run whose shapes change every step (within a run, memory is reused).
+    /// </summary>
+    public static RunOptions RunOptions()
+    {
+        var options = new RunOptions();
+        options.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
+        return options;
     }
 
     private static bool Register()
