@@ -12,15 +12,20 @@ internal static class DropoutMasks
     /// <summary>Strides that place a hidden element (token, channel) or an attention element (head, query, key) independently of the padded length.</summary>
     private const long PositionStride = 1 << 14;
 
-    /// <summary>Hidden-state mask [count·seq, hidden] for the texts <paramref name="firstText"/>… of a batch.</summary>
-    public static bool[] Hidden(ulong siteKey, int firstText, int count, int seq, int hidden, float p)
+    /// <summary>Hidden-state mask [tokens, hidden] over the packed rows of <paramref name="texts"/>, texts <paramref name="firstText"/>… of a batch.</summary>
+    public static bool[] Hidden(ulong siteKey, int firstText, IReadOnlyList<int[]> texts, int hidden, float p)
     {
-        var mask = new bool[count * seq * hidden];
-        Parallel.For(0, count * seq, row =>
+        var offsets = new int[texts.Count + 1];
+        for (int r = 0; r < texts.Count; r++) offsets[r + 1] = offsets[r] + texts[r].Length;
+        var mask = new bool[offsets[^1] * hidden];
+        Parallel.For(0, texts.Count, r =>
         {
-            int r = row / seq, t = row % seq;
             ulong key = Key(siteKey, firstText + r);
-            for (int c = 0; c < hidden; c++) mask[row * hidden + c] = Keep(key, (ulong)(t * PositionStride + c), p);
+            for (int t = 0; t < texts[r].Length; t++)
+            {
+                int row = offsets[r] + t;
+                for (int c = 0; c < hidden; c++) mask[row * hidden + c] = Keep(key, (ulong)(t * PositionStride + c), p);
+            }
         });
         return mask;
     }

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using M3.Core.Checkpoint;
+using M3.Core.Onnx;
 using Microsoft.ML.OnnxRuntime;
 
 namespace M3.Core.Training;
@@ -19,18 +20,19 @@ internal sealed class M3TrainingModel : IGradientModel
     private readonly TrainingObjective _objective;
     private readonly DropoutRates _dropout;
     private readonly IReadOnlyList<TrainingGraph.DropoutSite> _dropoutSites;
-    private readonly InferenceSession _represent, _gradients;
+    private InferenceSession? _represent, _gradients, _accumulate, _forward, _backward;
+    private IReadOnlyList<string> _saved = [];
     private readonly string[] _parameterNames;
     private readonly OrtValue[] _parameterValues;
     private readonly TrainableTensor[] _trained;
     private readonly OrtValue[] _gradientValues;
     private readonly SessionOptions _options;
     private readonly List<TrainingGraph.Parameter> _specs;
-    private InferenceSession? _accumulate;
 
     /// <summary>
-    /// Padded tokens per pass when the objective sets no sub-batch size: the gradient pass' activations grow with padded
-    /// tokens × layers, and a full-size model's long batches would not fit in memory as one pass (docs/training.md has the figures).
+    /// Tokens per pass at most (a longer text runs alone), with or without a sub-batch size: the gradient pass'
+    /// activations grow with tokens × layers, and a full-size model's long batches would not fit in memory as one pass
+    /// (docs/training.md has the figures).
     /// </summary>
     internal const int ChunkTokenBudget = 512;
 
@@ -43,6 +45,10 @@ internal sealed class M3TrainingModel : IGradientModel
         _parameterNames = [.. parameters.Select(p => p.Spec.Name)];
         _parameterValues = [.. parameters.Select(p => OrtValue.CreateTensorValueFromMemory(p.Values, [.. p.Spec.Shape.Select(d => (long)d)]))];
         _trained = [.. parameters.Where(p => p.Spec.Trained).Select(p => new TrainableTensor(p.Spec.Name, p.Spec.Shape, p.Values))];
+        // An embedding table's gradient buffer starts as zeros with no rows written: the first step then clears no rows
+        // and never touches the whole table-sized buffer (250,002 × 1,024 floats at full size), so it stays unpaged.
+        foreach (var t in _trained)
+            if (TrainingGraph.IsRowTable(t.Name)) t.GradientRows = [];
         _gradientValues = [.. _trained.Select(t => OrtValue.CreateTensorValueFromMemory(t.Gradient, [.. t.Shape.Select(d => (long)d)]))];
         _specs = parameters.Select(p => p.Spec).ToList();
         _options = new SessionOptions
@@ -50,17 +56,29 @@ internal sealed class M3TrainingModel : IGradientModel
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             // Shapes change with every batch: a memory pattern planned for one shape is not reused by the next.
             EnableMemoryPattern = false,
-            // Without the arena a pass' activations are freed when it ends; the arena's power-of-two growth held more
-            // (docs/training.md).
-            EnableCpuMemArena = false,
         };
         if (threads > 0) _options.IntraOpNumThreads = threads;
-        _represent = Session(TrainingGraph.Kind.Representations);
-        _gradients = Session(TrainingGraph.Kind.Gradients);
+        TrainingArena.Use(_options);
     }
 
+    // Sessions are built on first use: a run whose batches always fit one pass never needs the GradCache pair, and the reverse.
     private InferenceSession Session(TrainingGraph.Kind kind) =>
         new(TrainingGraph.Build(_config, _objective.Unified, _specs, _dropout, kind), _options);
+
+    private string[] RepresentationNames => _objective.Unified ? [TrainingGraph.Dense, TrainingGraph.Sparse, TrainingGraph.Colbert] : [TrainingGraph.Dense];
+
+    /// <summary>The one-pass pair: the gradient graph cut after the representations (<see cref="GraphSplit"/>).</summary>
+    private (InferenceSession Forward, InferenceSession Backward) OnePassSessions()
+    {
+        if (_forward != null) return (_forward, _backward!);
+        var upstream = RepresentationNames.Select(n => TrainingGraph.UpstreamPrefix + n).ToHashSet();
+        var split = GraphSplit.Split(TrainingGraph.Build(_config, _objective.Unified, _specs, _dropout, TrainingGraph.Kind.GradientsWithRepresentations),
+            RepresentationNames, upstream);
+        _saved = split.Saved;
+        _forward = new InferenceSession(split.Forward, _options);
+        _backward = new InferenceSession(split.Backward, _options);
+        return (_forward, _backward);
+    }
 
     /// <summary>
     /// Loads every tensor the objective uses from <paramref name="checkpoint"/>: the encoder's (pooler excluded: its output
@@ -95,27 +113,62 @@ internal sealed class M3TrainingModel : IGradientModel
         var texts = batch.Queries.Concat(batch.Passages).ToList();
         Validate(texts, batch.QueryCount);
         var chunks = Chunks(texts).ToList();
-        var reps = new List<TextRepresentation<float>>(texts.Count);
-        foreach (var chunk in chunks)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            reps.AddRange(Represent(chunk, forwardStep));
-        }
-        var represent = clock.Elapsed;
-        int q = batch.QueryCount;
-        var (loss, qGrads, pGrads) = M3Loss.Compute(batch, [.. reps.Take(q)], [.. reps.Skip(q)], _config.HiddenSize, _objective, forwardStep);
-        var grads = qGrads.Concat(pGrads).ToArray();
-        var lossTime = clock.Elapsed - represent;
-
         var rowTables = _trained.Where(t => TrainingGraph.IsRowTable(t.Name)).ToArray();
         foreach (var t in rowTables) ClearRows(t);
         var touched = rowTables.ToDictionary(t => t.Name, _ => new HashSet<int>());
-        int start = 0;
-        for (int c = 0; c < chunks.Count; c++)
+        int q = batch.QueryCount;
+        TimeSpan represent, lossTime;
+        LossParts loss;
+        if (chunks.Count == 1)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            Backward(chunks[c], forwardStep, grads.AsSpan(start, chunks[c].Count), accumulate: c > 0, touched);
-            start += chunks[c].Count;
+            // The whole batch in one pass: the forward pass keeps what the backward pass reads, and nothing runs twice.
+            var chunk = chunks[0];
+            var (forward, backward) = OnePassSessions();
+            var (names, values) = Inputs(chunk, forwardStep);
+            try
+            {
+                using var runOptions = TrainingArena.RunOptions();
+                using var outputs = forward.Run(runOptions, names, values, [.. RepresentationNames, .. _saved]);
+                var reps = ReadRepresentations(chunk, outputs);
+                represent = clock.Elapsed;
+                (loss, var qGrads, var pGrads) = M3Loss.Compute(batch, [.. reps.Take(q)], [.. reps.Skip(q)], _config.HiddenSize, _objective, forwardStep);
+                lossTime = clock.Elapsed - represent;
+                cancellationToken.ThrowIfCancellationRequested();
+                Backward(chunk, [.. names, .. _saved], [.. values, .. outputs.Skip(RepresentationNames.Length)], [.. qGrads, .. pGrads], backward, accumulate: false, touched);
+            }
+            finally
+            {
+                foreach (var v in values.Skip(_parameterValues.Length)) v.Dispose();
+            }
+        }
+        else
+        {
+            var reps = new List<TextRepresentation<float>>(texts.Count);
+            foreach (var chunk in chunks)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                reps.AddRange(Represent(chunk, forwardStep));
+            }
+            represent = clock.Elapsed;
+            (loss, var qGrads, var pGrads) = M3Loss.Compute(batch, [.. reps.Take(q)], [.. reps.Skip(q)], _config.HiddenSize, _objective, forwardStep);
+            var grads = qGrads.Concat(pGrads).ToArray();
+            lossTime = clock.Elapsed - represent;
+            int start = 0;
+            for (int c = 0; c < chunks.Count; c++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var (names, values) = Inputs(chunks[c], forwardStep);
+                try
+                {
+                    var session = c > 0 ? _accumulate ??= Session(TrainingGraph.Kind.AccumulatedGradients) : _gradients ??= Session(TrainingGraph.Kind.Gradients);
+                    Backward(chunks[c], names, values, grads.AsSpan(start, chunks[c].Count), session, accumulate: c > 0, touched);
+                }
+                finally
+                {
+                    foreach (var v in values.Skip(_parameterValues.Length)) v.Dispose();
+                }
+                start += chunks[c].Count;
+            }
         }
         foreach (var t in rowTables) t.GradientRows = [.. touched[t.Name].Order()];
         LastTimings = new EngineTimings(represent, lossTime, clock.Elapsed - represent - lossTime);
@@ -137,33 +190,39 @@ internal sealed class M3TrainingModel : IGradientModel
     }
 
     /// <summary>
-    /// The passes' sub-batches, texts in order: SubBatchSize texts each when set; else as many texts as fit in
-    /// <see cref="ChunkTokenBudget"/> padded tokens (at least one), which bounds the gradient pass' activation memory
-    /// (it grows with padded tokens × layers) without changing the gradients.
+    /// The passes' sub-batches, texts in order: as many texts as fit in <see cref="ChunkTokenBudget"/> tokens (at least
+    /// one) and, when set, at most SubBatchSize. This bounds the gradient pass' activation memory (it grows with tokens ×
+    /// layers) without changing the gradients.
     /// </summary>
-    private IEnumerable<PaddedChunk> Chunks(List<int[]> texts)
+    private IEnumerable<PackedChunk> Chunks(List<int[]> texts)
     {
         for (int start = 0; start < texts.Count;)
         {
-            int count = 1, longest = texts[start].Length;
-            while (start + count < texts.Count && (_objective.SubBatchSize is { } size
-                       ? count < size
-                       : (count + 1L) * Math.Max(longest, texts[start + count].Length) <= ChunkTokenBudget))
-                longest = Math.Max(longest, texts[start + count++].Length);
-            yield return new PaddedChunk(texts.GetRange(start, count), start, _config.PadTokenId, _config.MaxPositionEmbeddings);
+            int count = 1, tokens = texts[start].Length;
+            while (start + count < texts.Count && (_objective.SubBatchSize is not { } size || count < size)
+                   && tokens + texts[start + count].Length <= ChunkTokenBudget)
+                tokens += texts[start + count++].Length;
+            yield return new PackedChunk(texts.GetRange(start, count), start, _config.PadTokenId, _config.MaxPositionEmbeddings);
             start += count;
         }
     }
 
-    private (List<string> Names, List<OrtValue> Values) Inputs(PaddedChunk chunk, int forwardStep)
+    private (List<string> Names, List<OrtValue> Values) Inputs(PackedChunk chunk, int forwardStep)
     {
-        long[] shape = [chunk.Count, chunk.Seq];
-        var names = new List<string>(_parameterNames) { TrainingGraph.InputIds, TrainingGraph.PositionIds, TrainingGraph.AttentionBias };
+        var names = new List<string>(_parameterNames)
+        {
+            TrainingGraph.InputIds, TrainingGraph.PositionIds, TrainingGraph.AttentionBias,
+            TrainingGraph.PadIndex, TrainingGraph.PackIndex, TrainingGraph.FirstIndex, TrainingGraph.FirstInverse,
+        };
         var values = new List<OrtValue>(_parameterValues)
         {
-            OrtValue.CreateTensorValueFromMemory(chunk.Ids, shape),
-            OrtValue.CreateTensorValueFromMemory(chunk.Positions, shape),
+            OrtValue.CreateTensorValueFromMemory(chunk.Ids, [chunk.Tokens]),
+            OrtValue.CreateTensorValueFromMemory(chunk.Positions, [chunk.Tokens]),
             OrtValue.CreateTensorValueFromMemory(chunk.Bias, [chunk.Count, 1, 1, chunk.Seq]),
+            OrtValue.CreateTensorValueFromMemory(chunk.PadIndex, [chunk.PadIndex.Length]),
+            OrtValue.CreateTensorValueFromMemory(chunk.PackIndex, [chunk.Tokens]),
+            OrtValue.CreateTensorValueFromMemory(chunk.FirstIndex, [chunk.Count]),
+            OrtValue.CreateTensorValueFromMemory(chunk.FirstInverse, [chunk.Tokens]),
         };
         int n = chunk.Count, seq = chunk.Seq, h = _config.HiddenSize, heads = _config.NumAttentionHeads;
         foreach (var site in _dropoutSites)
@@ -172,34 +231,19 @@ internal sealed class M3TrainingModel : IGradientModel
             names.Add(site.Name);
             values.Add(site.IsAttention
                 ? OrtValue.CreateTensorValueFromMemory(DropoutMasks.Attention(key, chunk.First, n, heads, seq, _dropout.Attention), [n, heads, seq, seq])
-                : OrtValue.CreateTensorValueFromMemory(DropoutMasks.Hidden(key, chunk.First, n, seq, h, _dropout.Hidden), [n * seq, h]));
+                : OrtValue.CreateTensorValueFromMemory(DropoutMasks.Hidden(key, chunk.First, chunk.Texts, h, _dropout.Hidden), [chunk.Tokens, h]));
         }
         return (names, values);
     }
 
-    private List<TextRepresentation<float>> Represent(PaddedChunk chunk, int forwardStep)
+    private List<TextRepresentation<float>> Represent(PackedChunk chunk, int forwardStep)
     {
         var (names, values) = Inputs(chunk, forwardStep);
-        var outputNames = _objective.Unified ? new[] { TrainingGraph.Dense, TrainingGraph.Sparse, TrainingGraph.Colbert } : [TrainingGraph.Dense];
         try
         {
-            using var runOptions = new RunOptions();
-            using var outputs = _represent.Run(runOptions, names, values, outputNames);
-            int h = _config.HiddenSize, seq = chunk.Seq;
-            var result = new List<TextRepresentation<float>>(chunk.Count);
-            for (int r = 0; r < chunk.Count; r++)
-            {
-                var ids = chunk.Texts[r];
-                var rep = new TextRepresentation<float>(ids, h, _objective.Unified);
-                outputs[0].GetTensorDataAsSpan<float>().Slice(r * h, h).CopyTo(rep.Dense);
-                if (_objective.Unified)
-                {
-                    outputs[1].GetTensorDataAsSpan<float>().Slice(r * seq, ids.Length).CopyTo(rep.Sparse);
-                    outputs[2].GetTensorDataAsSpan<float>().Slice(r * (seq - 1) * h, rep.Colbert.Length).CopyTo(rep.Colbert);
-                }
-                result.Add(rep);
-            }
-            return result;
+            using var runOptions = TrainingArena.RunOptions();
+            using var outputs = (_represent ??= Session(TrainingGraph.Kind.Representations)).Run(runOptions, names, values, RepresentationNames);
+            return ReadRepresentations(chunk, outputs);
         }
         finally
         {
@@ -207,28 +251,62 @@ internal sealed class M3TrainingModel : IGradientModel
         }
     }
 
-    private void Backward(PaddedChunk chunk, int forwardStep, ReadOnlySpan<TextRepresentation<double>> grads, bool accumulate, Dictionary<string, HashSet<int>> touched)
+    /// <summary>Each text's representations from the graph's outputs: dense [n, H], sparse [tokens], ColBERT [tokens, H].</summary>
+    private List<TextRepresentation<float>> ReadRepresentations(PackedChunk chunk, IReadOnlyList<OrtValue> outputs)
     {
-        var (names, values) = Inputs(chunk, forwardStep);
-        int h = _config.HiddenSize, seq = chunk.Seq, n = chunk.Count;
+        int h = _config.HiddenSize;
+        var result = new List<TextRepresentation<float>>(chunk.Count);
+        for (int r = 0; r < chunk.Count; r++)
+        {
+            var ids = chunk.Texts[r];
+            int offset = chunk.Offsets[r];
+            var rep = new TextRepresentation<float>(ids, h, _objective.Unified);
+            outputs[0].GetTensorDataAsSpan<float>().Slice(r * h, h).CopyTo(rep.Dense);
+            if (_objective.Unified)
+            {
+                outputs[1].GetTensorDataAsSpan<float>().Slice(offset, ids.Length).CopyTo(rep.Sparse);
+                // ColBERT vectors of the tokens after <s>: packed rows offset + 1 … offset + length − 1.
+                outputs[2].GetTensorDataAsSpan<float>().Slice((offset + 1) * h, rep.Colbert.Length).CopyTo(rep.Colbert);
+            }
+            result.Add(rep);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Runs a gradient graph on the chunk's inputs (<paramref name="names"/>, <paramref name="values"/>; for the one-pass
+    /// graph with its saved activations) plus the loss' gradients: dense gradients land in (or, accumulating, are added
+    /// to) the tensors' buffers, embedding rows are scattered.
+    /// </summary>
+    private void Backward(PackedChunk chunk, List<string> names, List<OrtValue> values, ReadOnlySpan<TextRepresentation<double>> grads,
+        InferenceSession session, bool accumulate, Dictionary<string, HashSet<int>> touched)
+    {
+        names = [.. names];
+        var inputs = new List<OrtValue>(values);
+        var created = new List<OrtValue>();
+        int h = _config.HiddenSize, n = chunk.Count, tokens = chunk.Tokens;
         var dDense = new float[n * h];
-        var dSparse = _objective.Unified ? new float[n * seq] : [];
-        var dColbert = _objective.Unified ? new float[n * (seq - 1) * h] : [];
+        var dSparse = _objective.Unified ? new float[tokens] : [];
+        var dColbert = _objective.Unified ? new float[tokens * h] : [];
         for (int r = 0; r < n; r++)
         {
             Narrow(grads[r].Dense, dDense.AsSpan(r * h, h));
             if (!_objective.Unified) continue;
-            Narrow(grads[r].Sparse, dSparse.AsSpan(r * seq, grads[r].Sparse.Length));
-            Narrow(grads[r].Colbert, dColbert.AsSpan(r * (seq - 1) * h, grads[r].Colbert.Length));
+            int offset = chunk.Offsets[r];
+            Narrow(grads[r].Sparse, dSparse.AsSpan(offset, grads[r].Sparse.Length));
+            Narrow(grads[r].Colbert, dColbert.AsSpan((offset + 1) * h, grads[r].Colbert.Length));
         }
-        names.Add(TrainingGraph.UpstreamPrefix + TrainingGraph.Dense);
-        values.Add(OrtValue.CreateTensorValueFromMemory(dDense, [n, h]));
+        void Input(string name, OrtValue value)
+        {
+            names.Add(name);
+            inputs.Add(value);
+            created.Add(value);
+        }
+        Input(TrainingGraph.UpstreamPrefix + TrainingGraph.Dense, OrtValue.CreateTensorValueFromMemory(dDense, [n, h]));
         if (_objective.Unified)
         {
-            names.Add(TrainingGraph.UpstreamPrefix + TrainingGraph.Sparse);
-            values.Add(OrtValue.CreateTensorValueFromMemory(dSparse, [n, seq]));
-            names.Add(TrainingGraph.UpstreamPrefix + TrainingGraph.Colbert);
-            values.Add(OrtValue.CreateTensorValueFromMemory(dColbert, [n, seq - 1, h]));
+            Input(TrainingGraph.UpstreamPrefix + TrainingGraph.Sparse, OrtValue.CreateTensorValueFromMemory(dSparse, [tokens]));
+            Input(TrainingGraph.UpstreamPrefix + TrainingGraph.Colbert, OrtValue.CreateTensorValueFromMemory(dColbert, [tokens, h]));
         }
 
         var outputNames = new List<string>();
@@ -239,9 +317,11 @@ internal sealed class M3TrainingModel : IGradientModel
             var t = _trained[i];
             if (TrainingGraph.IsRowTable(t.Name))
             {
-                var rows = rowBuffers[t.Name] = new float[n * seq * h];
+                var rows = rowBuffers[t.Name] = new float[tokens * h];
+                var value = OrtValue.CreateTensorValueFromMemory(rows, [tokens, h]);
+                created.Add(value);
                 outputNames.Add(TrainingGraph.RowsPrefix + t.Name);
-                outputValues.Add(OrtValue.CreateTensorValueFromMemory(rows, [n * seq, h]));
+                outputValues.Add(value);
             }
             else
             {
@@ -249,37 +329,34 @@ internal sealed class M3TrainingModel : IGradientModel
                 outputValues.Add(_gradientValues[i]);
                 if (!accumulate) continue;
                 names.Add(TrainingGraph.AccumulatorPrefix + t.Name);
-                values.Add(_gradientValues[i]);
+                inputs.Add(_gradientValues[i]);
             }
         }
         try
         {
-            using var runOptions = new RunOptions();
-            (accumulate ? _accumulate ??= Session(TrainingGraph.Kind.AccumulatedGradients) : _gradients).Run(runOptions, names, values, outputNames, outputValues);
+            using var runOptions = TrainingArena.RunOptions();
+            session.Run(runOptions, names, inputs, outputNames, outputValues);
         }
         finally
         {
-            foreach (var v in values.Skip(_parameterValues.Length).Except(_gradientValues)) v.Dispose();
-            foreach (var (name, v) in outputNames.Zip(outputValues))
-                if (name.StartsWith(TrainingGraph.RowsPrefix, StringComparison.Ordinal)) v.Dispose();
+            foreach (var v in created) v.Dispose();
         }
 
         foreach (var t in _trained)
             if (rowBuffers.TryGetValue(t.Name, out var rows)) ScatterRows(t, chunk, rows, touched[t.Name]);
     }
 
-    /// <summary>Adds the gathered rows' gradients of real tokens into the table rows they were gathered from.</summary>
-    private void ScatterRows(TrainableTensor table, PaddedChunk chunk, float[] rows, HashSet<int> touched)
+    /// <summary>Adds the gathered rows' gradients (one per packed token) into the table rows they were gathered from.</summary>
+    private void ScatterRows(TrainableTensor table, PackedChunk chunk, float[] rows, HashSet<int> touched)
     {
         int h = _config.HiddenSize;
         var index = table.Name == TrainingGraph.WordEmbeddings ? chunk.Ids : chunk.Positions;
-        for (int r = 0; r < chunk.Count; r++)
-            for (int t = 0; t < chunk.Texts[r].Length; t++)
-            {
-                int i = r * chunk.Seq + t, row = (int)index[i];
-                TensorPrimitives.Add(table.Gradient.AsSpan(row * h, h), rows.AsSpan(i * h, h), table.Gradient.AsSpan(row * h, h));
-                touched.Add(row);
-            }
+        for (int i = 0; i < chunk.Tokens; i++)
+        {
+            int row = (int)index[i];
+            TensorPrimitives.Add(table.Gradient.AsSpan(row * h, h), rows.AsSpan(i * h, h), table.Gradient.AsSpan(row * h, h));
+            touched.Add(row);
+        }
     }
 
     private static void ClearRows(TrainableTensor table)
@@ -300,9 +377,11 @@ internal sealed class M3TrainingModel : IGradientModel
 
     public void Dispose()
     {
-        _represent.Dispose();
-        _gradients.Dispose();
+        _represent?.Dispose();
+        _gradients?.Dispose();
         _accumulate?.Dispose();
+        _forward?.Dispose();
+        _backward?.Dispose();
         _options.Dispose();
         foreach (var v in _parameterValues) v.Dispose();
         foreach (var v in _gradientValues) v.Dispose();

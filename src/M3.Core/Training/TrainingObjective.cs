@@ -38,8 +38,9 @@ internal sealed record TrainingObjective
     public int Seed { get; init; }
 
     /// <summary>
-    /// Encode at most this many texts per forward/backward pass (GradCache); null lets the engine split the batch by a
-    /// padded-token budget (one pass for short batches). The gradients are the whole batch's either way.
+    /// Encode at most this many texts per forward/backward pass (GradCache); the engine also keeps every pass within its
+    /// token budget, and with null splits the batch by that budget alone (one pass for short batches). The gradients are
+    /// the whole batch's either way.
     /// </summary>
     public int? SubBatchSize { get; init; }
 }

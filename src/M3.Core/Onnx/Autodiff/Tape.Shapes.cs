@@ -46,5 +46,20 @@ internal sealed partial class Tape
     /// <summary>Rows of an embedding table. Its gradient is not formed here: the caller reads the gradient of the gathered rows and scatter-adds it into the touched rows, never a dense table-sized tensor.</summary>
     public Var GatherRows(Var table, GraphValue indices) => new(g.Gather(table.Value, indices), table.RequiresGrad);
 
+    /// <summary>
+    /// Rows of x [rows, w] moved to new places: y[i] = x[forward[i]], where forward[i] = rows picks a zero row (when
+    /// <paramref name="forwardZero"/>). Each row of x goes to at most one place, so the gradient is a gather too:
+    /// dx[j] = dy[backward[j]], backward[j] = y's row count picking a zero row (when <paramref name="backwardZero"/>) for rows
+    /// that went nowhere. Packs and unpacks token rows without a scatter.
+    /// </summary>
+    public Var Regather(Var x, GraphValue forward, bool forwardZero, GraphValue backward, bool backwardZero)
+    {
+        var y = g.Gather(forwardZero ? WithZeroRow(x.Value) : x.Value, forward);
+        return Record(y, [x], dy => Accumulate(x, () => g.Gather(backwardZero ? WithZeroRow(dy) : dy, backward)));
+    }
+
+    private GraphValue WithZeroRow(GraphValue x) =>
+        g.Pad(x, g.Int64s(0, 0, 1, 0), x.Shape[0].IsFixed ? (Dim)(x.Shape[0].Value + 1) : (Dim)$"{x.Shape[0]}+1", x.Shape[1]);
+
     public Var Squeeze(Var x, long axis) => Record(g.Squeeze(x.Value, axis), [x], dy => Accumulate(x, () => g.Unsqueeze(dy, axis < 0 ? axis + x.Value.Rank : axis)));
 }

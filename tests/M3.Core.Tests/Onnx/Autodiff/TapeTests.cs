@@ -34,6 +34,16 @@ public sealed class TapeTests
     [Fact] public void Slice_inside() => GradCheck.Run((t, x) => t.Slice(x[0], 1, 1, 3), [[2, 4, 3]]);
     [Fact] public void Squeeze_an_axis_of_one() => GradCheck.Run((t, x) => t.Squeeze(t.Slice(x[0], 1, 0, 1), 1), [[2, 3, 4]]);
 
+    // Packed rows to a padded layout: slot 1 is padding (index 3 = the zero row); every row lands in one slot.
+    [Fact]
+    public void Regather_to_padded_slots() => GradCheck.Run((t, x) =>
+        t.Regather(x[0], t.Graph.Int64s(0, 3, 2, 1), true, t.Graph.Int64s(0, 3, 2), false), [[3, 2]]);
+
+    // Padded slots back to packed rows: slots 1 and 2 are dropped, so their gradient is the zero row (index 2).
+    [Fact]
+    public void Regather_dropping_rows() => GradCheck.Run((t, x) =>
+        t.Regather(x[0], t.Graph.Int64s(0, 3), false, t.Graph.Int64s(0, 2, 2, 1), true), [[4, 2]]);
+
     [Fact]
     public void Dropout_with_a_fixed_mask() => GradCheck.Run((t, x) =>
         t.Dropout(x[0], t.Graph.Initializer("keep", M3.Core.Onnx.Proto.TensorProto.Types.DataType.Bool, [1, 0, 1, 1, 0, 1], 2, 3), 1 / 0.9), [[2, 3]]);
