@@ -11,14 +11,6 @@ public sealed class SearchTests : IDisposable
     private readonly string _dir = TestPaths.NewTempDir("m3index");
     public void Dispose() => Directory.Delete(_dir, true);
 
-    private static float Reference(SearchMode mode, M3Embedding q, M3Embedding d, HybridWeights w) => mode switch
-    {
-        SearchMode.Dense => M3Scores.Dense(q.Dense, d.Dense),
-        SearchMode.Sparse => M3Scores.Sparse(q.Sparse!, d.Sparse!),
-        SearchMode.Colbert => M3Scores.Colbert(q.Colbert!, d.Colbert!),
-        _ => M3Scores.All(q, d, w).ColbertSparseDense,
-    };
-
     [Theory]
     [InlineData(SearchMode.Dense)]
     [InlineData(SearchMode.Sparse)]
@@ -31,17 +23,11 @@ public sealed class SearchTests : IDisposable
         using var index = M3Index.OpenOrCreate(_dir, "synthetic", 16);
         index.Write(docs.Select((e, i) => new IndexStore.StoredPassage($"d{i}", 0, "t", null, e)).ToList());
         var weights = new HybridWeights(0.3f, 0.3f, 0.4f);
+        var named = docs.Select((d, i) => ($"d{i}", d)).ToList();
         for (int q = 0; q < 20; q++)
         {
             var query = SyntheticIndex.Embedding(rng, 16, tokens: 4);
-            var expected = docs.Select((d, i) => (Id: $"d{i}", Score: Reference(mode, query, d, weights), Index: i))
-                .OrderByDescending(x => x.Score).ThenBy(x => x.Index).Take(10).ToList();
-            foreach (var exact in new[] { true, false })
-            {
-                var hits = index.Search(query, new SearchOptions { Mode = mode, Exact = exact, TopK = 10, Weights = weights, Candidates = exact ? 100 : 300 });
-                Assert.Equal(expected.Select(x => x.Id), hits.Select(h => h.Id));
-                Assert.Equal(expected.Select(x => x.Score), hits.Select(h => h.Score));
-            }
+            SyntheticIndex.AssertRanksLikeBruteForce(index, query, named, mode, weights, approximateCandidates: 300);
         }
     }
 
@@ -76,7 +62,7 @@ public sealed class SearchTests : IDisposable
             var fused = new float[docs.Count];
             foreach (var mode in new[] { SearchMode.Dense, SearchMode.Sparse, SearchMode.Colbert })
             {
-                var ranking = docs.Select((d, i) => (Score: Reference(mode, query, d, HybridWeights.Default), Index: i))
+                var ranking = docs.Select((d, i) => (Score: SyntheticIndex.Reference(mode, query, d, HybridWeights.Default), Index: i))
                     .OrderByDescending(x => x.Score).ThenBy(x => x.Index).ToList();
                 for (int rank = 1; rank <= ranking.Count; rank++) fused[ranking[rank - 1].Index] += 1f / (60 + rank);
             }

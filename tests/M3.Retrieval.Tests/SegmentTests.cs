@@ -15,14 +15,6 @@ public sealed class SegmentTests : IDisposable
     private readonly string _dir = TestPaths.NewTempDir("m3segment");
     public void Dispose() => Directory.Delete(_dir, true);
 
-    private static float Reference(SearchMode mode, M3Embedding q, M3Embedding d, HybridWeights w) => mode switch
-    {
-        SearchMode.Dense => M3Scores.Dense(q.Dense, d.Dense),
-        SearchMode.Sparse => M3Scores.Sparse(q.Sparse!, d.Sparse!),
-        SearchMode.Colbert => M3Scores.Colbert(q.Colbert!, d.Colbert!),
-        _ => M3Scores.All(q, d, w).ColbertSparseDense,
-    };
-
     /// <summary>400 documents in a base segment, 200 after it, 30 deleted across both and 5 replaced; returns the live ones by id, in insertion order.</summary>
     private static List<(string Id, M3Embedding E)> Build(M3Index index, Random rng)
     {
@@ -60,14 +52,7 @@ public sealed class SegmentTests : IDisposable
         for (int q = 0; q < 15; q++)
         {
             var query = SyntheticIndex.Embedding(rng, Dim, vocabulary: 40, tokens: 5);
-            var expected = live.Select((d, i) => (d.Id, Score: Reference(mode, query, d.E, weights), Index: i))
-                .OrderByDescending(x => x.Score).ThenBy(x => x.Index).Take(10).ToList();
-            foreach (var exact in new[] { true, false })
-            {
-                var hits = index.Search(query, new SearchOptions { Mode = mode, Exact = exact, TopK = 10, Weights = weights, Candidates = exact ? 100 : 2000 });
-                Assert.Equal(expected.Select(x => x.Id), hits.Select(h => h.Id));
-                Assert.Equal(expected.Select(x => x.Score), hits.Select(h => h.Score));
-            }
+            SyntheticIndex.AssertRanksLikeBruteForce(index, query, live, mode, weights, approximateCandidates: 2000);
         }
     }
 
