@@ -26,7 +26,11 @@ public static class TrainWorker
         var passTokens = args.Length > 6 ? int.Parse(args[6]) : TrainingObjective.DefaultPassTokenBudget;
         var objective = new TrainingObjective
         {
-            SelfDistill = true, SelfDistillStartStep = -1, Dropout = 0, SubBatchSize = subBatch > 0 ? subBatch : null, PassTokenBudget = passTokens,
+            SelfDistill = true,
+            SelfDistillStartStep = -1,
+            Dropout = 0,
+            SubBatchSize = subBatch > 0 ? subBatch : null,
+            PassTokenBudget = passTokens,
         };
         var options = new TrainerOptions { BatchSize = batch, GroupSize = group, QueryMaxLength = 64, PassageMaxLength = 256, Shuffle = false, MaxSteps = steps };
         var load = Stopwatch.StartNew();

@@ -52,7 +52,7 @@ internal sealed record TrainingObjective
 
     /// <summary>
     /// The default <see cref="PassTokenBudget"/>: large enough that a typical batch runs in few passes, small enough that
-    /// a full-size model's gradient pass stays well within 12 GB.
+    /// a full-size model's long batches train within 12 GB (docs/training.md, "Pass budget at full size", has the measurements).
     /// </summary>
     public const int DefaultPassTokenBudget = 2048;
 }
