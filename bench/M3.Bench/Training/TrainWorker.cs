@@ -14,7 +14,7 @@ public sealed record TrainWorkerReport(double LoadSeconds, double[] StepSeconds,
 /// <summary>
 /// Runs <see cref="TrainingLoop"/> on the engine as <c>m3 train</c> does, with the PyTorch peer's settings (file order,
 /// pos[0] and the first negatives, query/passage max 64/256, self-distillation on every step, dropout 0).
-/// usage: M3.Bench train-worker MODEL DATA STEPS BATCH GROUP SUB_BATCH(0 = none); prints one JSON line.
+/// usage: M3.Bench train-worker MODEL DATA STEPS BATCH GROUP SUB_BATCH(0 = none) [PASS_TOKENS]; prints one JSON line.
 /// </summary>
 public static class TrainWorker
 {
@@ -23,7 +23,15 @@ public static class TrainWorker
     public static int Run(string[] args)
     {
         var (model, data, steps, batch, group, subBatch) = (args[0], args[1], int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]));
-        var objective = new TrainingObjective { SelfDistill = true, SelfDistillStartStep = -1, Dropout = 0, SubBatchSize = subBatch > 0 ? subBatch : null };
+        var passTokens = args.Length > 6 ? int.Parse(args[6]) : TrainingObjective.DefaultPassTokenBudget;
+        var objective = new TrainingObjective
+        {
+            SelfDistill = true,
+            SelfDistillStartStep = -1,
+            Dropout = 0,
+            SubBatchSize = subBatch > 0 ? subBatch : null,
+            PassTokenBudget = passTokens,
+        };
         var options = new TrainerOptions { BatchSize = batch, GroupSize = group, QueryMaxLength = 64, PassageMaxLength = 256, Shuffle = false, MaxSteps = steps };
         var load = Stopwatch.StartNew();
         var examples = TrainingDataReader.Read([data], requireScores: false);

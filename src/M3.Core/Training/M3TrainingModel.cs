@@ -29,13 +29,6 @@ internal sealed class M3TrainingModel : IGradientModel
     private readonly SessionOptions _options;
     private readonly List<TrainingGraph.Parameter> _specs;
 
-    /// <summary>
-    /// Tokens per pass at most (a longer text runs alone), with or without a sub-batch size: the gradient pass'
-    /// activations grow with tokens × layers, and a full-size model's long batches would not fit in memory as one pass
-    /// (docs/training.md has the figures).
-    /// </summary>
-    internal const int ChunkTokenBudget = 512;
-
     private M3TrainingModel(M3Config config, TrainingObjective objective, DropoutRates dropout, List<(TrainingGraph.Parameter Spec, float[] Values)> parameters, int threads)
     {
         _config = config;
@@ -190,18 +183,14 @@ internal sealed class M3TrainingModel : IGradientModel
     }
 
     /// <summary>
-    /// The passes' sub-batches, texts in order: as many texts as fit in <see cref="ChunkTokenBudget"/> tokens (at least
-    /// one) and, when set, at most SubBatchSize. This bounds the gradient pass' activation memory (it grows with tokens ×
-    /// layers) without changing the gradients.
+    /// The passes' sub-batches, texts in order (<see cref="PassPlan"/>): within the objective's token budget and sub-batch
+    /// size. This bounds the gradient pass' activation memory (it grows with tokens × layers) without changing the gradients.
     /// </summary>
     private IEnumerable<PackedChunk> Chunks(List<int[]> texts)
     {
-        for (int start = 0; start < texts.Count;)
+        int start = 0;
+        foreach (var count in PassPlan.Split([.. texts.Select(t => t.Length)], _objective.PassTokenBudget, _objective.SubBatchSize))
         {
-            int count = 1, tokens = texts[start].Length;
-            while (start + count < texts.Count && (_objective.SubBatchSize is not { } size || count < size)
-                   && tokens + texts[start + count].Length <= ChunkTokenBudget)
-                tokens += texts[start + count++].Length;
             yield return new PackedChunk(texts.GetRange(start, count), start, _config.PadTokenId, _config.MaxPositionEmbeddings);
             start += count;
         }

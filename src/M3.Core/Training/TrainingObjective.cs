@@ -38,9 +38,21 @@ internal sealed record TrainingObjective
     public int Seed { get; init; }
 
     /// <summary>
-    /// Encode at most this many texts per forward/backward pass (GradCache); the engine also keeps every pass within its
-    /// token budget, and with null splits the batch by that budget alone (one pass for short batches). The gradients are
-    /// the whole batch's either way.
+    /// Encode at most this many texts per forward/backward pass (GradCache, FlagEmbedding's sub-batch semantics); every
+    /// pass also stays within <see cref="PassTokenBudget"/>, and with null the batch is split by that budget alone (one
+    /// pass for a batch that fits). The gradients are the whole batch's either way.
     /// </summary>
     public int? SubBatchSize { get; init; }
+
+    /// <summary>
+    /// Real (packed) tokens per forward/backward pass at most; a longer text runs alone. The gradient pass' activations
+    /// grow with tokens × layers, so this bounds the engine's memory whatever the batch (docs/training.md has the figures).
+    /// </summary>
+    public int PassTokenBudget { get; init; } = DefaultPassTokenBudget;
+
+    /// <summary>
+    /// The default <see cref="PassTokenBudget"/>: large enough that a typical batch runs in few passes, small enough that
+    /// a full-size model's long batches train within 12 GB (docs/training.md, "Pass budget at full size", has the measurements).
+    /// </summary>
+    public const int DefaultPassTokenBudget = 2048;
 }

@@ -9,18 +9,19 @@ public sealed class GradCacheTests
 {
     private static readonly TrainGolden Golden = TrainGolden.Load();
 
-    /// <summary>A sub-batch size beyond the batch: one pass (without one, the engine splits this batch by its token budget).</summary>
+    /// <summary>A sub-batch size beyond the batch: one pass (the batch is within the default token budget).</summary>
     private const int Whole = 1000;
 
     [Theory]
-    [InlineData(1)] // every text alone: no padding at all
-    [InlineData(null)] // the engine's own split by padded tokens
-    [InlineData(3)] // sub-batches that mix queries and passages of different lengths
-    public void Sub_batches_give_the_whole_batch_loss_and_gradients(int? subBatchSize)
+    [InlineData(1, TrainingObjective.DefaultPassTokenBudget)] // every text alone: no padding at all
+    [InlineData(null, 40)] // the engine's own split by its token budget (a few texts per pass)
+    [InlineData(3, TrainingObjective.DefaultPassTokenBudget)] // sub-batches that mix queries and passages of different lengths
+    [InlineData(4, 40)] // both limits
+    public void Sub_batches_give_the_whole_batch_loss_and_gradients(int? subBatchSize, int passTokens)
     {
         var objective = TrainGolden.Objective(Golden.Case("unified_self_distill").GetProperty("config"));
         var (wholeLoss, whole) = Run(objective with { SubBatchSize = Whole });
-        var (splitLoss, split) = Run(objective with { SubBatchSize = subBatchSize });
+        var (splitLoss, split) = Run(objective with { SubBatchSize = subBatchSize, PassTokenBudget = passTokens });
 
         Assert.Equal(wholeLoss.Total, splitLoss.Total, 1e-5);
         Assert.Equal(wholeLoss.Colbert!.Value, splitLoss.Colbert!.Value, 1e-5);

@@ -22,11 +22,7 @@ public sealed class M3LossTests
         var (queries, passages) = Texts(seed: 1);
         var (loss, qGrads, pGrads) = M3Loss.Compute(Batch(), queries, passages, H, Objective, 0);
 
-        double[,] reference = new double[2, 4];
-        for (int b = 0; b < 2; b++)
-            for (int j = 0; j < 4; j++)
-                for (int v = 4; v < 16; v++)
-                    reference[b, j] += MaxWeight(queries[b], v) * MaxWeight(passages[j], v) / Objective.Temperature;
+        var reference = SparseScores(queries, passages);
         double expected = 0;
         for (int b = 0; b < 2; b++)
         {
@@ -44,25 +40,91 @@ public sealed class M3LossTests
         Assert.Equal(0, qGrads[0].Sparse[4]);
     }
 
+    /// <summary>
+    /// With self-distillation applied (the forward step after the start step): its teacher, softmax(ensemble), is
+    /// detached, so the gradient is that of unified/2 + 0.1/6 · KL_sparse against the teacher held at the unperturbed
+    /// weights; finite differences of exactly that (KL_sparse recomputed here in float64) must match.
+    /// </summary>
     [Fact]
-    public void Sparse_weight_gradients_match_finite_differences()
+    public void Sparse_weight_gradients_match_finite_differences_with_self_distillation()
     {
         var (queries, passages) = Texts(seed: 2);
-        var objective = Objective with { SelfDistill = true };
-        var (_, qGrads, pGrads) = M3Loss.Compute(Batch(), queries, passages, H, objective, 0);
+        var objective = Objective with { SelfDistill = true, SelfDistillStartStep = 0 };
+        const int step = 1;
+        var (loss, qGrads, pGrads) = M3Loss.Compute(Batch(), queries, passages, H, objective, step);
+        Assert.NotNull(loss.SelfDistillSparse);
+        var teacher = SelfTeacher(queries, passages);
+        Assert.Equal(loss.SelfDistillSparse!.Value, SparseDistill(queries, passages, teacher), 1e-9);
+        Assert.Equal(loss.Total, (loss.Unified!.Value + loss.Distill!.Value) / 2, 1e-12);
+
+        double Detached() =>
+            M3Loss.Compute(Batch(), queries, passages, H, objective, step).Loss.Unified!.Value / 2 + 0.1 / 6 * SparseDistill(queries, passages, teacher);
         foreach (var (text, grad) in queries.Zip(qGrads).Concat(passages.Zip(pGrads)))
             for (int t = 0; t < text.Ids.Length; t++)
             {
                 float saved = text.Sparse[t];
                 const float eps = 1e-3f;
                 text.Sparse[t] = saved + eps;
-                double plus = M3Loss.Compute(Batch(), queries, passages, H, objective, 0).Loss.Total;
+                double plus = Detached();
                 text.Sparse[t] = saved - eps;
-                double minus = M3Loss.Compute(Batch(), queries, passages, H, objective, 0).Loss.Total;
+                double minus = Detached();
                 text.Sparse[t] = saved;
                 double numeric = (plus - minus) / ((double)(saved + eps) - (saved - eps));
                 Assert.True(Math.Abs(numeric - grad.Sparse[t]) <= 1e-3 * (Math.Abs(grad.Sparse[t]) + 1e-2), $"token {t} of {string.Join(",", text.Ids)}: {grad.Sparse[t]} vs {numeric}");
             }
+    }
+
+    /// <summary>Sparse scores B × B·G in float64: Σ over shared non-special ids of the max weights, over τ.</summary>
+    private static double[,] SparseScores(TextRepresentation<float>[] queries, TextRepresentation<float>[] passages)
+    {
+        var scores = new double[queries.Length, passages.Length];
+        for (int b = 0; b < queries.Length; b++)
+            for (int j = 0; j < passages.Length; j++)
+                for (int v = 4; v < 16; v++)
+                    scores[b, j] += MaxWeight(queries[b], v) * MaxWeight(passages[j], v) / Objective.Temperature;
+        return scores;
+    }
+
+    /// <summary>softmax(dense + 0.3·sparse + ColBERT) per query, from scores recomputed here.</summary>
+    private static double[,] SelfTeacher(TextRepresentation<float>[] queries, TextRepresentation<float>[] passages)
+    {
+        var sparse = SparseScores(queries, passages);
+        var teacher = new double[queries.Length, passages.Length];
+        for (int b = 0; b < queries.Length; b++)
+        {
+            for (int j = 0; j < passages.Length; j++)
+            {
+                double dense = Dot(queries[b].Dense, 0, passages[j].Dense, 0), colbert = 0;
+                int qVectors = queries[b].Ids.Length - 1, pVectors = passages[j].Ids.Length - 1;
+                for (int i = 0; i < qVectors; i++)
+                    colbert += Enumerable.Range(0, pVectors).Max(k => Dot(queries[b].Colbert, i * H, passages[j].Colbert, k * H));
+                teacher[b, j] = (dense + colbert / qVectors) / Objective.Temperature + 0.3 * sparse[b, j];
+            }
+            double max = Enumerable.Range(0, passages.Length).Max(j => teacher[b, j]);
+            double sum = Enumerable.Range(0, passages.Length).Sum(j => Math.Exp(teacher[b, j] - max));
+            for (int j = 0; j < passages.Length; j++) teacher[b, j] = Math.Exp(teacher[b, j] - max) / sum;
+        }
+        return teacher;
+    }
+
+    /// <summary>KL_sparse = −mean_b Σ_j teacher[b,j]·log_softmax(sparse scores)[b,j], the teacher held fixed.</summary>
+    private static double SparseDistill(TextRepresentation<float>[] queries, TextRepresentation<float>[] passages, double[,] teacher)
+    {
+        var scores = SparseScores(queries, passages);
+        double loss = 0;
+        for (int b = 0; b < queries.Length; b++)
+        {
+            double logSum = Math.Log(Enumerable.Range(0, passages.Length).Sum(j => Math.Exp(scores[b, j])));
+            for (int j = 0; j < passages.Length; j++) loss -= teacher[b, j] * (scores[b, j] - logSum) / queries.Length;
+        }
+        return loss;
+    }
+
+    private static double Dot(float[] a, int aStart, float[] b, int bStart)
+    {
+        double sum = 0;
+        for (int i = 0; i < H; i++) sum += (double)a[aStart + i] * b[bStart + i];
+        return sum;
     }
 
     private static TrainingBatch Batch() => new(QueryIds, PassageIds, GroupSize: 2);
