@@ -18,9 +18,9 @@ internal sealed class BatchPlan
     }
 
     /// <summary>
-    /// Texts this long run alone: padding a neighbour to a long text's length costs quadratic attention while the
-    /// projections (already hundreds of rows) gain nothing from more, and an unpadded batch takes the flash-attention
-    /// kernel (10–20 % faster than the masked one from 1,000 tokens on).
+    /// Texts this long run alone: the projections (already hundreds of rows) gain nothing from more, and a graph that
+    /// attends padded rows (a plain export; ours before graph version 9, which attends text by text) would pay quadratic
+    /// attention for a neighbour padded to a long text's length.
     /// </summary>
     public const int AloneFromTokens = 512;
 
@@ -68,8 +68,9 @@ internal sealed class BatchPlan
 
     /// <summary>
     /// How many of the (longest-first) texts can share a batch before attention's padding costs more than
-    /// <see cref="MaxAttentionWaste"/> of the batch's useful work. Projections run on real tokens only, so padding costs
-    /// only in attention: every text attends over the longest one's length. Per layer a token costs about 6·H·4·H in
+    /// <see cref="MaxAttentionWaste"/> of the batch's useful work, for a graph that attends padded rows (every text over
+    /// the longest one's length): ours runs projections on real tokens only and, since graph version 9, attends text by
+    /// text, but the plan is also the one a plain export is given in the benchmark. Per layer a token costs about 6·H·4·H in
     /// projections and 4·H per attended position, so in units of 4·H a text of s tokens in a batch padded to L costs
     /// 6·H·s + L² where s² would do. Without this a 290-token line batched with thirty 15-token ones makes their attention
     /// about 370 times their own (measured: the server's passes ran at 80 % of offline speed).
