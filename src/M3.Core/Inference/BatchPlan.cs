@@ -36,8 +36,19 @@ internal sealed class BatchPlan
     /// <summary>Padded tokens per real token, minus one: 0 means no padding at all.</summary>
     public double PaddingWaste => RealTokens == 0 ? 0 : (double)PaddedTokens / RealTokens - 1;
 
-    /// <summary>Plans batches for texts of the given token lengths (specials included).</summary>
-    public static BatchPlan Create(IReadOnlyList<int> lengths, int batchSize, int? maxBatchTokens)
+    /// <summary>
+    /// Real tokens per forward pass of our encoder (<see cref="Create(IReadOnlyList{int}, M3EncodeOptions)"/>): it runs
+    /// packed rows and attends text by text, so padding costs it nothing, but a pass of thousands of rows is slower per
+    /// row than several smaller ones (its activations leave the cache between the products and the element-wise ops;
+    /// measured in docs/performance.md). The plan a padded graph is given has no such cap.
+    /// </summary>
+    public const int PassTokens = 512;
+
+    /// <summary>
+    /// Plans batches for texts of the given token lengths (specials included); with <paramref name="maxPassTokens"/>, a batch
+    /// also ends before its real tokens exceed it (a longer text runs alone).
+    /// </summary>
+    public static BatchPlan Create(IReadOnlyList<int> lengths, int batchSize, int? maxBatchTokens, int? maxPassTokens = null)
     {
         ArgumentNullException.ThrowIfNull(lengths);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
@@ -56,6 +67,7 @@ internal sealed class BatchPlan
             var count = Math.Min(batchSize, order.Length - start);
             if (maxBatchTokens is { } budget) count = Math.Clamp(budget / Math.Max(longest, 1), 1, count);
             if (longest >= AloneFromTokens) count = 1;
+            if (maxPassTokens is { } pass) count = WithinPassTokens(lengths, order.AsSpan(start, count), pass);
             count = WithinAttentionWaste(lengths, order.AsSpan(start, count));
             var batch = order.AsSpan(start, count).ToArray();
             batches.Add(batch);
@@ -90,7 +102,15 @@ internal sealed class BatchPlan
         return candidates.Length;
     }
 
-    /// <summary>Padding's share of a batch's work that <see cref="Create(IReadOnlyList{int}, int, int?)"/> allows in attention.</summary>
+    private static int WithinPassTokens(IReadOnlyList<int> lengths, ReadOnlySpan<int> candidates, int budget)
+    {
+        long sum = lengths[candidates[0]];
+        for (int i = 1; i < candidates.Length; i++)
+            if ((sum += lengths[candidates[i]]) > budget) return i;
+        return candidates.Length;
+    }
+
+    /// <summary>Padding's share of a batch's work that <see cref="Create(IReadOnlyList{int}, int, int?, int?)"/> allows in attention.</summary>
     public const double MaxAttentionWaste = 0.1;
 
     // 6·H for BGE-M3's H = 1,024 (smaller models only batch a little more finely than they could).
@@ -119,7 +139,7 @@ internal sealed class BatchPlan
         return (ids, mask, t);
     }
 
-    /// <summary>Plans batches as <paramref name="options"/> asks.</summary>
+    /// <summary>Plans our encoder's batches as <paramref name="options"/> asks, within <see cref="PassTokens"/> per pass.</summary>
     public static BatchPlan Create(IReadOnlyList<int> lengths, M3EncodeOptions options) =>
-        Create(lengths, options.BatchSize, options.MaxBatchTokens);
+        Create(lengths, options.BatchSize, options.MaxBatchTokens, PassTokens);
 }
