@@ -70,12 +70,16 @@ public sealed class PrecisionTests : IDisposable
         var layers = M3.Core.Checkpoint.M3Config.Load(TestPaths.TinyM3).NumHiddenLayers;
         // Per layer: Q, K and V packed into one product, the attention output, and the two feed-forward projections.
         Assert.Equal(4 * layers, graph.Node.Count(n => n.OpType == "DynamicQuantizeMatMul" && n.Domain == "com.microsoft"));
-        // Attention runs fused, in one of two branches per layer (with a padding mask, or without for flash attention);
-        // only the two heads remain float MatMuls.
+        // Attention runs fused and unmasked (flash) in one of two branches per layer: the whole batch when it has no padding,
+        // else text by text in a Loop; only the two heads remain float MatMuls.
         Assert.Equal(layers, graph.Node.Count(n => n.OpType == "If"));
         var branchNodes = graph.Node.Where(n => n.OpType == "If").SelectMany(n => n.Attribute).SelectMany(a => a.G.Node).ToList();
-        Assert.Equal(2 * layers, branchNodes.Count(n => n.OpType == "MultiHeadAttention"));
-        Assert.Equal(2, graph.Node.Concat(branchNodes).Count(n => n.OpType == "MatMul"));
+        var loopNodes = branchNodes.Where(n => n.OpType == "Loop").SelectMany(n => n.Attribute).SelectMany(a => a.G.Node).ToList();
+        Assert.Equal(layers, branchNodes.Count(n => n.OpType == "Loop"));
+        var attention = branchNodes.Concat(loopNodes).Where(n => n.OpType == "MultiHeadAttention").ToList();
+        Assert.Equal(2 * layers, attention.Count);
+        Assert.All(attention, n => Assert.Equal(3, n.Input.Count)); // q, k, v: no padding mask
+        Assert.Equal(2, graph.Node.Concat(branchNodes).Concat(loopNodes).Count(n => n.OpType == "MatMul"));
     }
 
     [Fact]

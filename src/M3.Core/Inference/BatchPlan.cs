@@ -18,9 +18,9 @@ internal sealed class BatchPlan
     }
 
     /// <summary>
-    /// Texts this long run alone: padding a neighbour to a long text's length costs quadratic attention while the
-    /// projections (already hundreds of rows) gain nothing from more, and an unpadded batch takes the flash-attention
-    /// kernel (10–20 % faster than the masked one from 1,000 tokens on).
+    /// Texts this long run alone: the projections (already hundreds of rows) gain nothing from more, and a graph that
+    /// attends padded rows (a plain export; ours before graph version 9, which attends text by text) would pay quadratic
+    /// attention for a neighbour padded to a long text's length.
     /// </summary>
     public const int AloneFromTokens = 512;
 
@@ -36,8 +36,19 @@ internal sealed class BatchPlan
     /// <summary>Padded tokens per real token, minus one: 0 means no padding at all.</summary>
     public double PaddingWaste => RealTokens == 0 ? 0 : (double)PaddedTokens / RealTokens - 1;
 
-    /// <summary>Plans batches for texts of the given token lengths (specials included).</summary>
-    public static BatchPlan Create(IReadOnlyList<int> lengths, int batchSize, int? maxBatchTokens)
+    /// <summary>
+    /// Real tokens per forward pass of our encoder (<see cref="Create(IReadOnlyList{int}, M3EncodeOptions)"/>): it runs
+    /// packed rows and attends text by text, so padding costs it nothing, but a pass of thousands of rows is slower per
+    /// row than several smaller ones (its activations leave the cache between the products and the element-wise ops;
+    /// measured in docs/performance.md). The plan a padded graph is given has no such cap.
+    /// </summary>
+    public const int PassTokens = 512;
+
+    /// <summary>
+    /// Plans batches for texts of the given token lengths (specials included); with <paramref name="maxPassTokens"/>, a batch
+    /// also ends before its real tokens exceed it (a longer text runs alone).
+    /// </summary>
+    public static BatchPlan Create(IReadOnlyList<int> lengths, int batchSize, int? maxBatchTokens, int? maxPassTokens = null)
     {
         ArgumentNullException.ThrowIfNull(lengths);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
@@ -56,6 +67,7 @@ internal sealed class BatchPlan
             var count = Math.Min(batchSize, order.Length - start);
             if (maxBatchTokens is { } budget) count = Math.Clamp(budget / Math.Max(longest, 1), 1, count);
             if (longest >= AloneFromTokens) count = 1;
+            if (maxPassTokens is { } pass) count = WithinPassTokens(lengths, order.AsSpan(start, count), pass);
             count = WithinAttentionWaste(lengths, order.AsSpan(start, count));
             var batch = order.AsSpan(start, count).ToArray();
             batches.Add(batch);
@@ -68,8 +80,9 @@ internal sealed class BatchPlan
 
     /// <summary>
     /// How many of the (longest-first) texts can share a batch before attention's padding costs more than
-    /// <see cref="MaxAttentionWaste"/> of the batch's useful work. Projections run on real tokens only, so padding costs
-    /// only in attention: every text attends over the longest one's length. Per layer a token costs about 6·H·4·H in
+    /// <see cref="MaxAttentionWaste"/> of the batch's useful work, for a graph that attends padded rows (every text over
+    /// the longest one's length): ours runs projections on real tokens only and, since graph version 9, attends text by
+    /// text, but the plan is also the one a plain export is given in the benchmark. Per layer a token costs about 6·H·4·H in
     /// projections and 4·H per attended position, so in units of 4·H a text of s tokens in a batch padded to L costs
     /// 6·H·s + L² where s² would do. Without this a 290-token line batched with thirty 15-token ones makes their attention
     /// about 370 times their own (measured: the server's passes ran at 80 % of offline speed).
@@ -89,7 +102,15 @@ internal sealed class BatchPlan
         return candidates.Length;
     }
 
-    /// <summary>Padding's share of a batch's work that <see cref="Create(IReadOnlyList{int}, int, int?)"/> allows in attention.</summary>
+    private static int WithinPassTokens(IReadOnlyList<int> lengths, ReadOnlySpan<int> candidates, int budget)
+    {
+        long sum = lengths[candidates[0]];
+        for (int i = 1; i < candidates.Length; i++)
+            if ((sum += lengths[candidates[i]]) > budget) return i;
+        return candidates.Length;
+    }
+
+    /// <summary>Padding's share of a batch's work that <see cref="Create(IReadOnlyList{int}, int, int?, int?)"/> allows in attention.</summary>
     public const double MaxAttentionWaste = 0.1;
 
     // 6·H for BGE-M3's H = 1,024 (smaller models only batch a little more finely than they could).
@@ -118,7 +139,7 @@ internal sealed class BatchPlan
         return (ids, mask, t);
     }
 
-    /// <summary>Plans batches as <paramref name="options"/> asks.</summary>
+    /// <summary>Plans our encoder's batches as <paramref name="options"/> asks, within <see cref="PassTokens"/> per pass.</summary>
     public static BatchPlan Create(IReadOnlyList<int> lengths, M3EncodeOptions options) =>
-        Create(lengths, options.BatchSize, options.MaxBatchTokens);
+        Create(lengths, options.BatchSize, options.MaxBatchTokens, PassTokens);
 }

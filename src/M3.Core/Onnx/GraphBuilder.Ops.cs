@@ -143,6 +143,23 @@ internal sealed partial class GraphBuilder
         return Node("Slice", [x, Int64s(start), Int64s(end), Int64s(axis)], x.Type, shape);
     }
 
+    /// <summary>x[..., start:end, ...] along <paramref name="axis"/> with bounds known at run time (int64 [1] each); <paramref name="size"/> is the result's size there.</summary>
+    public GraphValue Slice(GraphValue x, int axis, GraphValue start, GraphValue end, Dim size)
+    {
+        foreach (var bound in new[] { start, end })
+        {
+            RequireType(bound, "Slice bound", DataType.Int64);
+            if (bound.Rank != 1 || !Same(bound.Shape[0], 1)) throw new ArgumentException($"Slice: bound {bound} is not a one-element vector");
+        }
+        var shape = (Dim[])x.Shape.Clone();
+        shape[axis] = size;
+        return Node("Slice", [x, start, end, Int64s(axis)], x.Type, shape);
+    }
+
+    /// <summary>Sum over <paramref name="axis"/>, which is dropped.</summary>
+    public GraphValue ReduceSum(GraphValue x, int axis) =>
+        Node("ReduceSum", [x, Int64s(axis)], x.Type, x.Shape.Where((_, i) => i != axis).ToArray(), [Int("keepdims", 0)]);
+
     /// <summary>ONNX Flatten: [d0·…·d(axis−1), d(axis)·…] (axis = rank gives a trailing 1).</summary>
     public GraphValue Flatten(GraphValue x, int axis)
     {
@@ -199,6 +216,7 @@ internal sealed partial class GraphBuilder
     public GraphValue ReduceMinAll(GraphValue x) => Node("ReduceMin", [x], x.Type, [], [Int("keepdims", 0)]);
 
     public GraphValue Equal(GraphValue a, GraphValue b) => Compare("Equal", a, b);
+    public GraphValue GreaterOrEqual(GraphValue a, GraphValue b) => Compare("GreaterOrEqual", a, b);
 
     /// <summary>An int64 scalar constant, shared between uses.</summary>
     public GraphValue Int64Scalar(long value)

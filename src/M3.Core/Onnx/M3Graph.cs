@@ -18,7 +18,7 @@ internal static class M3Graph
     public const string Hidden = "hidden", Sparse = "sparse", Colbert = "colbert";
 
     /// <summary>Bumped whenever the graph changes, so cached graphs of an older shape are not reused.</summary>
-    public const int Version = 8;
+    public const int Version = 9;
 
     /// <param name="precision">
     /// <see cref="M3Precision.Int8"/> runs the encoder layers' six projections through DynamicQuantizeMatMul with int8 weights

@@ -43,6 +43,17 @@ public sealed class BatchPlanTests
     }
 
     [Fact]
+    public void A_pass_budget_ends_a_batch_before_its_real_tokens_exceed_it()
+    {
+        var plan = BatchPlan.Create([300, 200, 200, 100, 100, 100, 700], batchSize: 16, maxBatchTokens: null, maxPassTokens: 500);
+        Assert.Equal([[6], [0, 1], [2, 3, 4, 5]], plan.Batches);
+        // Our encoder's plan applies it; the plan given to a padded graph does not.
+        int[] lengths = [.. Enumerable.Repeat(300, 4)];
+        Assert.Equal(4, BatchPlan.Create(lengths, new M3EncodeOptions { BatchSize = 16 }).Batches.Count);
+        Assert.Single(BatchPlan.Create(lengths, batchSize: 16, maxBatchTokens: null).Batches);
+    }
+
+    [Fact]
     public void Equal_lengths_keep_input_order_and_waste_nothing()
     {
         var plan = BatchPlan.Create([4, 4, 4], batchSize: 16, maxBatchTokens: null);

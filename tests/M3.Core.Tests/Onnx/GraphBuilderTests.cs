@@ -57,6 +57,50 @@ public class GraphBuilderTests
     }
 
     [Fact]
+    public void Loop_carries_values_whose_size_changes_and_its_body_reads_outer_values()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"m3-loop-{Guid.NewGuid():N}.onnx");
+        using (var g = new GraphBuilder())
+        {
+            var x = g.Input("x", DataType.Float, "n");
+            var count = g.Input("count", DataType.Int64);
+            var empty = g.Zeros(g.Int64s(0), 0);
+            // Appends x[i:i+2] · (i + 1) in iteration i: the carried value grows by two each time.
+            var result = g.Loop(count, [empty], [["m"]], (i, carried) =>
+            {
+                var start = g.Unsqueeze(i, 0);
+                var part = g.Slice(x, 0, start, g.Add(start, g.Int64s(2)), 2);
+                return [g.Concat(0, carried[0], g.Mul(part, g.Cast(g.Add(start, g.Int64s(1)), DataType.Float)))];
+            })[0];
+            g.Output(result, "y");
+            g.Save(path);
+        }
+        try
+        {
+            using var session = new InferenceSession(path);
+            float[] Run(long count)
+            {
+                using var x = OrtValue.CreateTensorValueFromMemory(new[] { 1f, 2f, 3f, 4f }, [4]);
+                using var c = OrtValue.CreateTensorValueFromMemory(new[] { count }, []);
+                using var outputs = session.Run(new RunOptions(), ["x", "count"], [x, c], ["y"]);
+                return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+            }
+            Assert.Equal([1f, 2f, 4f, 6f, 9f, 12f], Run(3));
+            Assert.Empty(Run(0));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void Loop_body_of_another_rank_fails_while_building()
+    {
+        using var g = new GraphBuilder();
+        var x = g.Input("x", DataType.Float, "n");
+        var e = Assert.Throws<ArgumentException>(() => g.Loop(g.Int64Scalar(2), [x], [["n"]], (_, carried) => [g.Unsqueeze(carried[0], 0)]));
+        Assert.Contains("Loop", e.Message);
+    }
+
+    [Fact]
     public void Branches_of_different_rank_fail_while_building()
     {
         using var g = new GraphBuilder();
