@@ -31,64 +31,69 @@ public class GraphBuilderTests
     [Fact]
     public void If_runs_the_branch_its_condition_picks_and_branches_read_outer_values()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"m3-if-{Guid.NewGuid():N}.onnx");
-        using (var g = new GraphBuilder())
+        using var run = ControlFlowGraph.Build("flag", g =>
         {
             var x = g.Input("x", DataType.Float, "n");
             var flag = g.Input("flag", DataType.Int64);
             var doubled = g.Add(x, x); // computed outside, read by the then branch
-            g.Output(g.If(g.Equal(flag, g.Int64Scalar(1)), ["n"], () => doubled, () => g.Mul(x, x)), "y");
-            g.Save(path);
-        }
-        try
-        {
-            using var session = new InferenceSession(path);
-            float[] Run(long flag)
-            {
-                using var x = OrtValue.CreateTensorValueFromMemory(new[] { 1f, 2f, 3f }, [3]);
-                using var f = OrtValue.CreateTensorValueFromMemory(new[] { flag }, []);
-                using var outputs = session.Run(new RunOptions(), ["x", "flag"], [x, f], ["y"]);
-                return outputs[0].GetTensorDataAsSpan<float>().ToArray();
-            }
-            Assert.Equal([2f, 4f, 6f], Run(1));
-            Assert.Equal([1f, 4f, 9f], Run(0));
-        }
-        finally { File.Delete(path); }
+            return g.If(g.Equal(flag, g.Int64Scalar(1)), ["n"], () => doubled, () => g.Mul(x, x));
+        });
+        Assert.Equal([2f, 4f, 6f], run.Run([1f, 2f, 3f], 1));
+        Assert.Equal([1f, 4f, 9f], run.Run([1f, 2f, 3f], 0));
     }
 
     [Fact]
     public void Loop_carries_values_whose_size_changes_and_its_body_reads_outer_values()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"m3-loop-{Guid.NewGuid():N}.onnx");
-        using (var g = new GraphBuilder())
+        using var run = ControlFlowGraph.Build("count", g =>
         {
             var x = g.Input("x", DataType.Float, "n");
             var count = g.Input("count", DataType.Int64);
             var empty = g.Zeros(g.Int64s(0), 0);
             // Appends x[i:i+2] · (i + 1) in iteration i: the carried value grows by two each time.
-            var result = g.Loop(count, [empty], [["m"]], (i, carried) =>
+            return g.Loop(count, [empty], [["m"]], (i, carried) =>
             {
                 var start = g.Unsqueeze(i, 0);
                 var part = g.Slice(x, 0, start, g.Add(start, g.Int64s(2)), 2);
                 return [g.Concat(0, carried[0], g.Mul(part, g.Cast(g.Add(start, g.Int64s(1)), DataType.Float)))];
             })[0];
-            g.Output(result, "y");
-            g.Save(path);
-        }
-        try
+        });
+        Assert.Equal([1f, 2f, 4f, 6f, 9f, 12f], run.Run([1f, 2f, 3f, 4f], 3));
+        Assert.Empty(run.Run([1f, 2f, 3f, 4f], 0));
+    }
+
+    /// <summary>A saved and loaded graph of a float vector <c>x</c> and an int64 scalar, with one float output <c>y</c>.</summary>
+    private sealed class ControlFlowGraph : IDisposable
+    {
+        private readonly InferenceSession _session;
+        private readonly string _scalar;
+
+        private ControlFlowGraph(InferenceSession session, string scalar) => (_session, _scalar) = (session, scalar);
+
+        public static ControlFlowGraph Build(string scalar, Func<GraphBuilder, GraphValue> build)
         {
-            using var session = new InferenceSession(path);
-            float[] Run(long count)
+            var path = Path.Combine(Path.GetTempPath(), $"m3-control-flow-{Guid.NewGuid():N}.onnx");
+            try
             {
-                using var x = OrtValue.CreateTensorValueFromMemory(new[] { 1f, 2f, 3f, 4f }, [4]);
-                using var c = OrtValue.CreateTensorValueFromMemory(new[] { count }, []);
-                using var outputs = session.Run(new RunOptions(), ["x", "count"], [x, c], ["y"]);
-                return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+                using (var g = new GraphBuilder())
+                {
+                    g.Output(build(g), "y");
+                    g.Save(path);
+                }
+                return new ControlFlowGraph(new InferenceSession(path), scalar);
             }
-            Assert.Equal([1f, 2f, 4f, 6f, 9f, 12f], Run(3));
-            Assert.Empty(Run(0));
+            finally { File.Delete(path); }
         }
-        finally { File.Delete(path); }
+
+        public float[] Run(float[] x, long scalar)
+        {
+            using var xs = OrtValue.CreateTensorValueFromMemory(x, [x.Length]);
+            using var s = OrtValue.CreateTensorValueFromMemory(new[] { scalar }, []);
+            using var outputs = _session.Run(new RunOptions(), ["x", _scalar], [xs, s], ["y"]);
+            return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+
+        public void Dispose() => _session.Dispose();
     }
 
     [Fact]
