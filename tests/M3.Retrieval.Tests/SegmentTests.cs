@@ -15,6 +15,15 @@ public sealed class SegmentTests : IDisposable
     private readonly string _dir = TestPaths.NewTempDir("m3segment");
     public void Dispose() => Directory.Delete(_dir, true);
 
+    /// <summary>A ColBERT-less index of <paramref name="docs"/> as d0, d1, …, compacted into one segment.</summary>
+    private M3Index CompactedIndex(int dimension, IReadOnlyList<M3Embedding> docs)
+    {
+        var index = M3Index.OpenOrCreate(_dir, "synthetic", dimension, new IndexOptions { Colbert = ColbertPrecision.None });
+        index.Write(docs.Select((e, i) => new IndexStore.StoredPassage($"d{i}", 0, "t", null, e)).ToList());
+        index.Compact();
+        return index;
+    }
+
     /// <summary>400 documents in a base segment, 200 after it, 30 deleted across both and 5 replaced; returns the live ones by id, in insertion order.</summary>
     private static List<(string Id, M3Embedding E)> Build(M3Index index, Random rng)
     {
@@ -60,11 +69,9 @@ public sealed class SegmentTests : IDisposable
     public void Sparse_block_max_wand_equals_brute_force_on_long_lists()
     {
         var rng = new Random(5);
-        using var index = M3Index.OpenOrCreate(_dir, "synthetic", 4, new IndexOptions { Colbert = ColbertPrecision.None });
         // 3,000 passages over 12 tokens: every list spans many blocks, so block skipping is exercised.
         var docs = Enumerable.Range(0, 3000).Select(_ => SyntheticIndex.Embedding(rng, 4, vocabulary: 12, tokens: 4)).ToList();
-        index.Write(docs.Select((e, i) => new IndexStore.StoredPassage($"d{i}", 0, "t", null, e)).ToList());
-        index.Compact();
+        using var index = CompactedIndex(4, docs);
         for (int q = 0; q < 30; q++)
         {
             var query = SyntheticIndex.Embedding(rng, 4, vocabulary: 12, tokens: 3);
@@ -79,10 +86,8 @@ public sealed class SegmentTests : IDisposable
     public void Approximate_dense_search_finds_each_documents_near_duplicate()
     {
         var rng = new Random(8);
-        using var index = M3Index.OpenOrCreate(_dir, "synthetic", 32, new IndexOptions { Colbert = ColbertPrecision.None });
         var docs = Enumerable.Range(0, 2000).Select(_ => SyntheticIndex.Embedding(rng, 32)).ToList();
-        index.Write(docs.Select((e, i) => new IndexStore.StoredPassage($"d{i}", 0, "t", null, e)).ToList());
-        index.Compact();
+        using var index = CompactedIndex(32, docs);
         int found = 0;
         for (int i = 0; i < 2000; i += 40)
         {
@@ -98,10 +103,8 @@ public sealed class SegmentTests : IDisposable
     public void Concurrent_dense_searches_beyond_one_per_core_answer_as_sequential_ones()
     {
         var rng = new Random(9);
-        using var index = M3Index.OpenOrCreate(_dir, "synthetic", 32, new IndexOptions { Colbert = ColbertPrecision.None });
         var docs = Enumerable.Range(0, 1000).Select(_ => SyntheticIndex.Embedding(rng, 32)).ToList();
-        index.Write(docs.Select((e, i) => new IndexStore.StoredPassage($"d{i}", 0, "t", null, e)).ToList());
-        index.Compact();
+        using var index = CompactedIndex(32, docs);
         var options = new SearchOptions { Mode = SearchMode.Dense, TopK = 10 };
         var queries = docs.Take(50).ToList();
         var expected = queries.Select(q => index.Search(q, options)).ToList();
