@@ -64,24 +64,15 @@ internal sealed partial class GraphBuilder
     }
 
     /// <summary>
-    /// com.microsoft MultiHeadAttention on projected q, k, v [batch, seq, hidden]: softmax(q·kᵀ/√d + mask)·v per head in one
-    /// kernel, without the reshapes, transposes and score tensors of the op-by-op form. <paramref name="keyPaddingMask"/> is
-    /// int32 [batch, seq], 1 for tokens and 0 for padding (padding keys get −10000 added: exp underflows to exactly 0); null
-    /// when no key is padding, which lets ONNX Runtime take its flash-attention kernel.
+    /// com.microsoft MultiHeadAttention on projected q, k, v [batch, seq, hidden], no key padding: softmax(q·kᵀ/√d)·v per
+    /// head in one kernel, without the reshapes, transposes and score tensors of the op-by-op form. Without a mask ONNX
+    /// Runtime takes its flash-attention kernel; padded batches are attended text by text (<see cref="Packing"/>).
     /// </summary>
-    public GraphValue MultiHeadAttention(GraphValue q, GraphValue k, GraphValue v, GraphValue? keyPaddingMask, long heads)
+    public GraphValue MultiHeadAttention(GraphValue q, GraphValue k, GraphValue v, long heads)
     {
         if (q.Rank != 3 || !q.Shape.SequenceEqual(k.Shape, DimComparer) || !q.Shape.SequenceEqual(v.Shape, DimComparer)) throw ShapeError("MultiHeadAttention", q, k);
-        if (keyPaddingMask != null)
-        {
-            RequireType(keyPaddingMask, "MultiHeadAttention key_padding_mask", DataType.Int32);
-            if (keyPaddingMask.Rank != 2 || !Same(keyPaddingMask.Shape[0], q.Shape[0]) || !Same(keyPaddingMask.Shape[1], k.Shape[1]))
-                throw ShapeError("MultiHeadAttention", k, keyPaddingMask);
-        }
         if (!q.Shape[2].IsFixed || q.Shape[2].Value % heads != 0) throw new ArgumentException($"MultiHeadAttention: hidden size of {q} is not divisible by {heads} heads");
-        var noBias = new GraphValue("", q.Type, []); // optional input left out: ONNX marks it with an empty name
-        GraphValue[] inputs = keyPaddingMask == null ? [q, k, v] : [q, k, v, noBias, keyPaddingMask];
-        return Node("MultiHeadAttention", inputs, q.Type, q.Shape, [Int("num_heads", heads)], domain: "com.microsoft");
+        return Node("MultiHeadAttention", [q, k, v], q.Type, q.Shape, [Int("num_heads", heads)], domain: "com.microsoft");
     }
 
     private static readonly IEqualityComparer<Dim> DimComparer = EqualityComparer<Dim>.Create((a, b) => Same(a, b), d => d.GetHashCode());
@@ -216,7 +207,6 @@ internal sealed partial class GraphBuilder
     public GraphValue ReduceMinAll(GraphValue x) => Node("ReduceMin", [x], x.Type, [], [Int("keepdims", 0)]);
 
     public GraphValue Equal(GraphValue a, GraphValue b) => Compare("Equal", a, b);
-    public GraphValue GreaterOrEqual(GraphValue a, GraphValue b) => Compare("GreaterOrEqual", a, b);
 
     /// <summary>An int64 scalar constant, shared between uses.</summary>
     public GraphValue Int64Scalar(long value)

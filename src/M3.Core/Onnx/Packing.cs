@@ -80,5 +80,5 @@ internal sealed class Packing
         })[0];
 
     private GraphValue Attend(GraphValue qkv, long heads) =>
-        _g.MultiHeadAttention(_g.Slice(qkv, 2, 0, _hidden), _g.Slice(qkv, 2, _hidden, 2 * _hidden), _g.Slice(qkv, 2, 2 * _hidden, 3 * _hidden), null, heads);
+        _g.MultiHeadAttention(_g.Slice(qkv, 2, 0, _hidden), _g.Slice(qkv, 2, _hidden, 2 * _hidden), _g.Slice(qkv, 2, 2 * _hidden, 3 * _hidden), heads);
 }
