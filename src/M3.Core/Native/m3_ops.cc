@@ -9,6 +9,7 @@
 
 #include "int8_attention.h"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,17 +24,23 @@ struct Task {
   float* out;
   const int64_t* ends;
   int64_t heads, hidden, headSize;
+  std::atomic<bool> failed{false};  // scratch could not be allocated: reported as an error, never thrown into ONNX Runtime's pool
 };
 
 void RunTask(void* data, size_t index) {
-  const auto& t = *static_cast<const Task*>(data);
+  auto& t = *static_cast<Task*>(data);
   const int64_t text = static_cast<int64_t>(index) / t.heads, head = static_cast<int64_t>(index) % t.heads;
   const int64_t start = text == 0 ? 0 : t.ends[text - 1], n = t.ends[text] - start;
   if (n <= 0) return;
   // Reused by each of ONNX Runtime's threads: a task needs a few hundred KB (a few MB for 8,192 tokens).
   thread_local std::vector<unsigned char> scratch;
   const size_t bytes = m3::Int8AttentionScratchBytes(n, t.headSize);
-  if (scratch.size() < bytes) scratch.resize(bytes);
+  try {
+    if (scratch.size() < bytes) scratch.resize(bytes);
+  } catch (...) {
+    t.failed = true;
+    return;
+  }
   m3::Int8AttentionHead(t.qkv + start * 3 * t.hidden, t.out + start * t.hidden, n, t.hidden, t.headSize, head, scratch.data());
 }
 
@@ -58,6 +65,7 @@ struct PackedInt8Attention {
     if (texts == 0 || tokens == 0) return Ort::Status{nullptr};
     Task task{qkv.Data(), out, ends, heads_, hidden, headSize};
     Ort::KernelContext(context).ParallelFor(RunTask, static_cast<size_t>(texts * heads_), 0, &task);
+    if (task.failed) return Ort::Status("PackedInt8Attention: out of memory for its scratch buffers", ORT_FAIL);
     return Ort::Status{nullptr};
   }
 

@@ -21,9 +21,19 @@ internal static class NativeOps
     public static string? LibraryPath => s_library.Value;
 
     /// <summary>Lets a session run graphs that use the operators; a no-op where they are unavailable.</summary>
+    /// <exception cref="M3.Core.Inference.EncoderException">ONNX Runtime refused the library (e.g. one built against another version).</exception>
     public static void Register(SessionOptions options)
     {
-        if (LibraryPath is { } path) options.RegisterCustomOpLibrary(path);
+        if (LibraryPath is not { } path) return;
+        try
+        {
+            options.RegisterCustomOpLibrary(path);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new M3.Core.Inference.EncoderException(
+                $"ONNX Runtime cannot register M3Sharp's operators from '{path}' ({e.Message}); rebuild M3.Core, or set {SwitchVariable}=off to use ONNX Runtime's own attention", e);
+        }
     }
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
