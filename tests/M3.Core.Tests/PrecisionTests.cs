@@ -15,8 +15,11 @@ public sealed class PrecisionTests : IDisposable
 
     public void Dispose() => Directory.Delete(_cache, recursive: true);
 
-    private M3Encoder Load(M3Precision precision) =>
-        M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { Precision = precision, CacheDirectory = _cache });
+    private M3Encoder Load(M3Precision precision, bool nativeOps = true) =>
+        M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { Precision = precision, CacheDirectory = _cache }, nativeOps && NativeOps.LibraryPath != null);
+
+    /// <summary>int8 with M3Sharp's int8 attention where it runs (<see cref="NativeOps"/>), and with ONNX Runtime's float32 attention.</summary>
+    public static TheoryData<bool> AttentionKinds => new() { true, false };
 
     [Theory]
     [InlineData(M3Precision.Fp32)]
@@ -37,10 +40,11 @@ public sealed class PrecisionTests : IDisposable
         }
     }
 
-    [Fact]
-    public void Int8_dense_vectors_stay_within_cosine_0_99_of_the_reference()
+    [Theory]
+    [MemberData(nameof(AttentionKinds))]
+    public void Int8_dense_vectors_stay_within_cosine_0_99_of_the_reference(bool int8Attention)
     {
-        using var encoder = Load(M3Precision.Int8);
+        using var encoder = Load(M3Precision.Int8, int8Attention);
         var results = encoder.Encode(_golden.Items.Select(i => i.Text).ToList());
         var cosines = _golden.Items.Select((item, i) => Cosine(item.Dense, results[i].Dense!)).ToList();
         Assert.True(cosines.Min() >= 0.99, $"minimum dense cosine {cosines.Min():F5} (mean {cosines.Average():F5})");
@@ -48,10 +52,11 @@ public sealed class PrecisionTests : IDisposable
         Assert.True(cosines.Min() < 0.999999, "int8 matched fp32 exactly: the int8 graph is not in use");
     }
 
-    [Fact]
-    public void Int8_pair_scores_stay_close_to_the_reference()
+    [Theory]
+    [MemberData(nameof(AttentionKinds))]
+    public void Int8_pair_scores_stay_close_to_the_reference(bool int8Attention)
     {
-        using var encoder = Load(M3Precision.Int8);
+        using var encoder = Load(M3Precision.Int8, int8Attention);
         var results = encoder.Encode(_golden.Items.Select(i => i.Text).ToList());
         foreach (var pair in _golden.Pairs)
         {
@@ -62,12 +67,31 @@ public sealed class PrecisionTests : IDisposable
     }
 
     [Fact]
-    public void Int8_graph_runs_every_encoder_projection_through_the_int8_kernel()
+    public void Int8_graph_with_int8_attention_runs_each_layer_s_attention_in_one_native_operator()
+    {
+        var (graph, layers) = Int8Graph(int8Attention: true);
+        Assert.Equal(4 * layers, graph.Node.Count(n => n.OpType == "DynamicQuantizeMatMul" && n.Domain == "com.microsoft"));
+        var attention = graph.Node.Where(n => n.OpType == "PackedInt8Attention").ToList();
+        Assert.Equal(layers, attention.Count);
+        Assert.All(attention, n => Assert.Equal(NativeOps.Domain, n.Domain));
+        // The packed rows and the texts' ends go in as they are: no branch, loop or float attention is left.
+        Assert.DoesNotContain(graph.Node, n => n.OpType is "If" or "Loop" or "MultiHeadAttention");
+        Assert.Equal(2, graph.Node.Count(n => n.OpType == "MatMul"));
+    }
+
+    [Fact]
+    public void The_encoder_takes_int8_attention_exactly_where_the_native_operator_runs()
     {
         using (Load(M3Precision.Int8)) { }
         var model = Directory.GetFiles(_cache, GraphCache.ModelFileName, SearchOption.AllDirectories).Single(f => f.Contains("int8"));
         var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(model)).Graph;
-        var layers = M3.Core.Checkpoint.M3Config.Load(TestPaths.TinyM3).NumHiddenLayers;
+        Assert.Equal(NativeOps.LibraryPath != null, graph.Node.Any(n => n.OpType == "PackedInt8Attention"));
+    }
+
+    [Fact]
+    public void Int8_graph_without_int8_attention_runs_every_encoder_projection_through_the_int8_kernel()
+    {
+        var (graph, layers) = Int8Graph(int8Attention: false);
         // Per layer: Q, K and V packed into one product, the attention output, and the two feed-forward projections.
         Assert.Equal(4 * layers, graph.Node.Count(n => n.OpType == "DynamicQuantizeMatMul" && n.Domain == "com.microsoft"));
         // Attention runs fused and unmasked (flash) in one of two branches per layer: the whole batch when it has no padding,
@@ -100,6 +124,14 @@ public sealed class PrecisionTests : IDisposable
     {
         var e = Assert.Throws<ArgumentException>(() => Int8Weights.Quantize([1f, float.NaN], 1, 2));
         Assert.Contains("channel 0", e.Message);
+    }
+
+    private (GraphProto Graph, int Layers) Int8Graph(bool int8Attention)
+    {
+        var model = Path.Combine(_cache, $"int8-{int8Attention}.onnx");
+        using (var checkpoint = M3.Core.Checkpoint.M3Checkpoint.Open(TestPaths.TinyM3))
+            M3Graph.Build(checkpoint, model, model + ".data", M3Precision.Int8, int8Attention);
+        return (ModelProto.Parser.ParseFrom(File.ReadAllBytes(model)).Graph, M3.Core.Checkpoint.M3Config.Load(TestPaths.TinyM3).NumHiddenLayers);
     }
 
     private static double Cosine(double[] reference, float[] v)

@@ -80,6 +80,9 @@ public sealed class BenchReport
     public required string Checkpoint { get; init; }
     public required Dictionary<string, WorkloadInfo> Workloads { get; init; }
 
+    /// <summary>Whether our int8 mode ran attention's products in int8 (M3Sharp's native operator) or in float32 (ONNX Runtime's).</summary>
+    public bool Int8Attention { get; init; }
+
     /// <summary>fp32 MatMul GFLOP/s through ONNX Runtime on this machine, same threads: the median of <see cref="CeilingRounds"/>.</summary>
     public double? CeilingGflops => CeilingRounds.Count > 0 ? Spread.Of(CeilingRounds)!.Median : null;
 

@@ -12,6 +12,7 @@ public static class BenchTable
         var m = r.Machine;
         console.WriteLine($"BGE-M3 encoder benchmark{(r.Quick ? " (--quick)" : "")}, {r.Date:yyyy-MM-dd HH:mm} UTC");
         console.WriteLine($"{m.Cpu}, {m.LogicalCores} logical cores [{m.CpuFlags}], {m.MemoryGiB} GiB; {m.Os}; {m.Runtime}; ONNX Runtime {m.OnnxRuntime}; {m.Threads} threads");
+        console.WriteLine($"ours int8: attention's products in {(r.Int8Attention ? "int8 (M3Sharp's native operator)" : "float32 (ONNX Runtime's; the native operator is not available here)")}");
         console.WriteLine($"{r.Rounds} rounds, each one timed pass per engine and workload in turn (after a warm-up); rates: the median pass; ratios: per round, median (min–max)");
         console.WriteLine($"fp32 MatMul ceiling through ONNX Runtime: {(r.CeilingGflops is { } c ? $"{c:F0} GFLOP/s (rounds: {string.Join(", ", r.CeilingRounds.Select(x => x.ToString("F0")))})" : "not measured")}");
         foreach (var (name, w) in r.Workloads)

@@ -44,6 +44,7 @@ public static class EncoderBenchmark
                 Quick = settings.Quick,
                 Rounds = settings.EffectiveRounds,
                 Checkpoint = model,
+                Int8Attention = M3.Core.Onnx.NativeOps.LibraryPath != null,
                 Workloads = workloads.ToDictionary(w => w.Name, w => new WorkloadInfo(w.Texts.Count, lengths[w.Name].Sum(), lengths[w.Name].Min(), lengths[w.Name].Max(), w.BatchSize, w.MaxBatchTokens)),
             };
 
@@ -57,8 +58,13 @@ public static class EncoderBenchmark
                 catch (Exception e) { exportError = e.Message; report.Notes.Add("plain export failed: " + e.Message); }
             }
 
-            log.WriteLine("measuring matrix-product kernels (fp32 ceiling, int8 choices) through ONNX Runtime ...");
-            report.Kernels = Attempt(report, "kernel rates", () => MatMulCeiling.Kernels(settings.Threads)) ?? [];
+            // The kernel table (why int8 uses DynamicQuantizeMatMul) does not change from run to run; --quick leaves its
+            // ~10 s to the rounds (M3.Bench --kernels prints it alone).
+            if (!settings.Quick)
+            {
+                log.WriteLine("measuring matrix-product kernels (fp32 ceiling, int8 choices) through ONNX Runtime ...");
+                report.Kernels = Attempt(report, "kernel rates", () => MatMulCeiling.Kernels(settings.Threads)) ?? [];
+            }
 
             var engines = new List<string> { EngineWorker.OursFp32, EngineWorker.OursInt8 };
             if (peers is not null && exportError is null) engines.Add(EngineWorker.OrtExport);

@@ -30,7 +30,14 @@ public sealed class M3Encoder : IDisposable
     /// <exception cref="EncoderException">The folder does not exist, or ONNX Runtime cannot load the built graph.</exception>
     /// <exception cref="CheckpointException">A checkpoint file is missing, malformed or does not match the config; the message names it.</exception>
     /// <exception cref="M3.Tokenization.TokenizerException">The tokenizer files are missing or malformed.</exception>
-    public static M3Encoder Load(string modelDirectory, M3LoadOptions? options = null)
+    public static M3Encoder Load(string modelDirectory, M3LoadOptions? options = null) =>
+        Load(modelDirectory, options, NativeOps.LibraryPath != null);
+
+    /// <param name="nativeOps">
+    /// Whether the int8 mode takes attention's products into int8 too, through M3Sharp's native operator (<see cref="NativeOps"/>,
+    /// which must then be available); the public overload does so wherever it runs.
+    /// </param>
+    internal static M3Encoder Load(string modelDirectory, M3LoadOptions? options, bool nativeOps)
     {
         options ??= M3LoadOptions.Default;
         if (!Directory.Exists(modelDirectory))
@@ -38,6 +45,7 @@ public sealed class M3Encoder : IDisposable
         var tokenizer = XlmRobertaTokenizer.Load(modelDirectory);
         M3Config config;
         string modelPath, contentKey;
+        var int8Attention = options.Precision == M3Precision.Int8 && nativeOps;
         using (var checkpoint = M3Checkpoint.Open(modelDirectory))
         {
             config = checkpoint.Config;
@@ -45,16 +53,21 @@ public sealed class M3Encoder : IDisposable
             if (tokenizer.VocabularySize > config.VocabSize)
                 throw new CheckpointException(Path.Combine(modelDirectory, M3Config.FileName), null,
                     $"vocab_size {config.VocabSize} is smaller than the tokenizer's {tokenizer.VocabularySize} tokens; the tokenizer files belong to another model");
-            modelPath = GraphCache.GetOrBuild(checkpoint, options.CacheDirectory, options.Precision.ToString().ToLowerInvariant(),
-                (ck, model, data) => M3Graph.Build(ck, model, data, options.Precision), options.Log ?? Console.Error.WriteLine);
+            modelPath = GraphCache.GetOrBuild(checkpoint, options.CacheDirectory, GraphVariant(options.Precision, int8Attention),
+                (ck, model, data) => M3Graph.Build(ck, model, data, options.Precision, int8Attention), options.Log ?? Console.Error.WriteLine);
         }
-        return new M3Encoder(Path.GetFullPath(modelDirectory), config, tokenizer, OpenSession(modelPath, options.Threads), options, contentKey);
+        return new M3Encoder(Path.GetFullPath(modelDirectory), config, tokenizer, OpenSession(modelPath, options.Threads, int8Attention), options, contentKey);
     }
-    private static InferenceSession OpenSession(string modelPath, int threads)
+
+    private static string GraphVariant(M3Precision precision, bool int8Attention) =>
+        precision.ToString().ToLowerInvariant() + (int8Attention ? "-attention8" : "");
+
+    private static InferenceSession OpenSession(string modelPath, int threads, bool nativeOps)
     {
         // The session copies what it needs from its options, so they are released once it exists.
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (threads > 0) sessionOptions.IntraOpNumThreads = threads;
+        if (nativeOps) NativeOps.Register(sessionOptions);
         try
         {
             return new InferenceSession(modelPath, sessionOptions);

@@ -5,7 +5,10 @@ public enum M3Precision
 {
     /// <summary>float32 everywhere: matches the reference within float32 rounding.</summary>
     Fp32,
-    /// <summary>int8 weights per output channel, activations quantized dynamically.</summary>
+    /// <summary>
+    /// int8 weights per output channel, activations quantized dynamically; attention's own products in int8 too where
+    /// M3Sharp's native operator is built and the CPU has AVX-512 VNNI (Linux x64), else in float32.
+    /// </summary>
     Int8,
 }
 

@@ -75,6 +75,17 @@ internal sealed partial class GraphBuilder
         return Node("MultiHeadAttention", [q, k, v], q.Type, q.Shape, [Int("num_heads", heads)], domain: "com.microsoft");
     }
 
+    /// <summary>
+    /// M3Sharp's PackedInt8Attention (<see cref="NativeOps"/>): self-attention of each text on packed [1, tokens, 3·hidden]
+    /// Q|K|V rows, text t being rows [textEnds[t−1], textEnds[t]), with int8 products; packed [1, tokens, hidden] out.
+    /// </summary>
+    public GraphValue PackedInt8Attention(GraphValue qkv, GraphValue textEnds, long heads)
+    {
+        RequireType(textEnds, "PackedInt8Attention text ends", DataType.Int64);
+        if (qkv.Rank != 3 || !qkv.Shape[2].IsFixed || qkv.Shape[2].Value % (3 * heads) != 0 || textEnds.Rank != 1) throw ShapeError("PackedInt8Attention", qkv, textEnds);
+        return Node("PackedInt8Attention", [qkv, textEnds], qkv.Type, [qkv.Shape[0], qkv.Shape[1], qkv.Shape[2].Value / 3], [Int("num_heads", heads)], domain: NativeOps.Domain);
+    }
+
     private static readonly IEqualityComparer<Dim> DimComparer = EqualityComparer<Dim>.Create((a, b) => Same(a, b), d => d.GetHashCode());
 
     public GraphValue LayerNorm(GraphValue x, GraphValue scale, GraphValue bias, double epsilon)

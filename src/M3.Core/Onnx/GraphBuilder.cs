@@ -23,7 +23,7 @@ internal sealed partial class GraphBuilder : IDisposable
     private readonly ExternalDataWriter? _external;
     private readonly HashSet<string> _names = [];
     private readonly Dictionary<string, GraphValue> _constants = [];
-    private bool _usesMicrosoftDomain;
+    private readonly SortedSet<string> _domains = new(StringComparer.Ordinal);
     private int _counter;
 
     /// <param name="externalDataPath">File for large initializers, or null to keep every initializer inline (small graphs only).</param>
@@ -97,7 +97,7 @@ internal sealed partial class GraphBuilder : IDisposable
         if (domain != null)
         {
             node.Domain = domain;
-            _usesMicrosoftDomain |= domain == "com.microsoft";
+            _domains.Add(domain);
         }
         _current.Node.Add(node);
         _current.ValueInfo.Add(ValueInfo(output));
@@ -158,7 +158,8 @@ internal sealed partial class GraphBuilder : IDisposable
             Graph = _graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        if (_usesMicrosoftDomain) model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = MicrosoftOpset });
+        // com.microsoft and M3Sharp's own domain (NativeOps) are both at version 1.
+        foreach (var domain in _domains) model.OpsetImport.Add(new OperatorSetIdProto { Domain = domain, Version = MicrosoftOpset });
         if (metadata != null)
             foreach (var (k, v) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
         return model;

@@ -22,10 +22,16 @@ internal static class M3Graph
 
     /// <param name="precision">
     /// <see cref="M3Precision.Int8"/> runs the encoder layers' six projections through DynamicQuantizeMatMul with int8 weights
-    /// (per output channel); embeddings, layer norms, attention's own products and the heads stay float32.
+    /// (per output channel); embeddings, layer norms and the heads stay float32.
     /// </param>
-    public static void Build(M3Checkpoint checkpoint, string modelPath, string externalDataPath, M3Precision precision = M3Precision.Fp32)
+    /// <param name="int8Attention">
+    /// Attention's own products in int8 too, through M3Sharp's native operator (<see cref="NativeOps"/>; the session must
+    /// register it). Only with <see cref="M3Precision.Int8"/>.
+    /// </param>
+    public static void Build(M3Checkpoint checkpoint, string modelPath, string externalDataPath, M3Precision precision = M3Precision.Fp32,
+                             bool int8Attention = false)
     {
+        if (int8Attention && precision != M3Precision.Int8) throw new ArgumentException("int8 attention belongs to the int8 graph", nameof(int8Attention));
         var c = checkpoint.Config;
         using var g = new GraphBuilder(externalDataPath);
         var weights = new WeightReader(checkpoint, g, precision);
@@ -41,7 +47,7 @@ internal static class M3Graph
                       weights.FirstRow("embeddings.token_type_embeddings.weight"));
         x = g.LayerNorm(x, weights.Plain("embeddings.LayerNorm.weight"), weights.Plain("embeddings.LayerNorm.bias"), c.LayerNormEps);
 
-        var layerOps = new LayerOps(g, weights, packing, c);
+        var layerOps = new LayerOps(g, weights, packing, c, int8Attention);
         for (int layer = 0; layer < c.NumHiddenLayers; layer++)
             x = EncoderLayer.Build(layerOps, layer, x);
 
@@ -59,12 +65,12 @@ internal static class M3Graph
     }
 
     /// <summary>The encoder layer's operations in the inference graph: packed rows, fused attention, the graph's precision.</summary>
-    private sealed class LayerOps(GraphBuilder g, WeightReader w, Packing packing, M3Config c) : IEncoderLayerOps<GraphValue>
+    private sealed class LayerOps(GraphBuilder g, WeightReader w, Packing packing, M3Config c, bool int8Attention) : IEncoderLayerOps<GraphValue>
     {
         public GraphValue SelfAttention(GraphValue x, int layer)
         {
             var p = M3TensorLayout.LayerPrefix(layer);
-            return packing.Attention(w.Linear(x, p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"), c.NumAttentionHeads);
+            return packing.Attention(w.Linear(x, p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"), c.NumAttentionHeads, int8Attention);
         }
 
         public GraphValue Linear(GraphValue x, string name) => w.Linear(x, name);

@@ -60,8 +60,15 @@ internal sealed class Packing
         return _g.Reshape(rows, _hiddenShape, "batch", "seq", _hidden);
     }
 
-    /// <summary>Fused multi-head attention over packed [1, tokens, 3H] Q|K|V rows; packed [1, tokens, H] context out.</summary>
-    public GraphValue Attention(GraphValue qkv, long heads) =>
+    /// <summary>
+    /// Multi-head attention over packed [1, tokens, 3H] Q|K|V rows, each text attending to itself; packed [1, tokens, H]
+    /// context out. With <paramref name="int8"/>, M3Sharp's int8 kernel (<see cref="NativeOps"/>), which takes the packed
+    /// rows and the texts' ends as they are; otherwise ONNX Runtime's fused float32 attention.
+    /// </summary>
+    public GraphValue Attention(GraphValue qkv, long heads, bool int8) =>
+        int8 ? _g.PackedInt8Attention(qkv, _textEnds, heads) : FusedAttention(qkv, heads);
+
+    private GraphValue FusedAttention(GraphValue qkv, long heads) =>
         _g.If(_noPadding, [1, Tokens, _hidden],
             // No padding: tokens are exactly the batch·seq rows, so reshapes are the whole unpacking and packing.
             () => _g.Reshape(Attend(_g.Reshape(qkv, _qkvShape, "batch", "seq", 3 * _hidden), heads),
