@@ -26,7 +26,7 @@ public class PackedInt8AttentionTests
     }
 
     [Theory]
-    [InlineData(32, 4, new[] { 2, 17, 5 })]            // the fixture's shape: heads of 8
+    [InlineData(32, 4, new[] { 2, 17, 1, 5 })]         // the fixture's shape: heads of 8; a one-token text
     [InlineData(48, 2, new[] { 33, 16 })]               // heads of 24: not a multiple of 16
     [InlineData(1024, 16, new[] { 300, 9, 130 })]      // BGE-M3's shape
     public void Each_text_attends_to_itself_within_int8_rounding(int hidden, int heads, int[] lengths)
