@@ -85,7 +85,11 @@ bool m3::CpuSupported() {
 
 // ONNX Runtime's entry point for SessionOptions.RegisterCustomOpLibrary.
 extern "C" __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api) {
-  Ort::InitApi(api->GetApi(ORT_API_VERSION));
+  // An ONNX Runtime older than the headers this was compiled with has no such API: register nothing, so the session
+  // reports the operator as unknown instead of this library crashing (M3.Core rebuilds it when the package changes).
+  const OrtApi* ortApi = api->GetApi(ORT_API_VERSION);
+  if (ortApi == nullptr) return nullptr;
+  Ort::InitApi(ortApi);
   if (!m3::CpuSupported()) return Ort::Status("M3Sharp operators need AVX-512 with VNNI", ORT_FAIL).release();
   // The domain and its operators must outlive every session that uses them: kept for the life of the process.
   static std::mutex lock;
