@@ -67,10 +67,9 @@ public sealed class M3Encoder : IDisposable
         // The session copies what it needs from its options, so they are released once it exists.
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (threads > 0) sessionOptions.IntraOpNumThreads = threads;
-        if (nativeOps) NativeOps.Register(sessionOptions);
         try
         {
-            return new InferenceSession(modelPath, sessionOptions);
+            return nativeOps ? NativeOps.CreateSession(modelPath, sessionOptions) : new InferenceSession(modelPath, sessionOptions);
         }
         catch (OnnxRuntimeException e)
         {

@@ -20,9 +20,23 @@ internal static class NativeOps
     /// <summary>The library to register, or null where the operators cannot run (see the class summary).</summary>
     public static string? LibraryPath => s_library.Value;
 
-    /// <summary>Lets a session run graphs that use the operators; a no-op where they are unavailable.</summary>
+    private static readonly Lock s_sessionGate = new();
+
+    /// <summary>
+    /// A session that can run graphs using the operators (they are registered first, where available). Created one at a
+    /// time: while it creates a session, ONNX Runtime adds a custom operator domain to ONNX's process-wide domain table if
+    /// the table lacks it, a check and an insert that are not atomic, so two sessions created at once could both insert
+    /// (seen once in parallel tests: "Trying to add a domain to DomainToVersion map, but the domain is already exist").
+    /// </summary>
     /// <exception cref="M3.Core.Inference.EncoderException">ONNX Runtime refused the library (e.g. one built against another version).</exception>
-    public static void Register(SessionOptions options)
+    /// <exception cref="OnnxRuntimeException">ONNX Runtime cannot load the model.</exception>
+    public static InferenceSession CreateSession(string modelPath, SessionOptions options)
+    {
+        Register(options);
+        lock (s_sessionGate) return new InferenceSession(modelPath, options);
+    }
+
+    private static void Register(SessionOptions options)
     {
         if (LibraryPath is not { } path) return;
         try

@@ -135,8 +135,7 @@ public class PackedInt8AttentionTests
                     g.Save(path);
                 }
                 using var options = new SessionOptions();
-                NativeOps.Register(options);
-                return new AttentionGraph(new InferenceSession(path, options), hidden);
+                return new AttentionGraph(NativeOps.CreateSession(path, options), hidden);
             }
             finally { File.Delete(path); }
         }
