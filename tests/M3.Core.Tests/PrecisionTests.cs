@@ -16,7 +16,7 @@ public sealed class PrecisionTests : IDisposable
     public void Dispose() => Directory.Delete(_cache, recursive: true);
 
     private M3Encoder Load(M3Precision precision, bool nativeOps = true) =>
-        M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { Precision = precision, CacheDirectory = _cache }, nativeOps && NativeOps.LibraryPath != null);
+        M3Encoder.Load(TestPaths.TinyM3, new M3LoadOptions { Precision = precision, CacheDirectory = _cache }, nativeOps);
 
     /// <summary>int8 with M3Sharp's int8 attention where it runs (<see cref="NativeOps"/>), and with ONNX Runtime's float32 attention.</summary>
     public static TheoryData<bool> AttentionKinds => new() { true, false };

@@ -30,12 +30,11 @@ public sealed class M3Encoder : IDisposable
     /// <exception cref="EncoderException">The folder does not exist, or ONNX Runtime cannot load the built graph.</exception>
     /// <exception cref="CheckpointException">A checkpoint file is missing, malformed or does not match the config; the message names it.</exception>
     /// <exception cref="M3.Tokenization.TokenizerException">The tokenizer files are missing or malformed.</exception>
-    public static M3Encoder Load(string modelDirectory, M3LoadOptions? options = null) =>
-        Load(modelDirectory, options, NativeOps.LibraryPath != null);
+    public static M3Encoder Load(string modelDirectory, M3LoadOptions? options = null) => Load(modelDirectory, options, nativeOps: true);
 
     /// <param name="nativeOps">
-    /// Whether the int8 mode takes attention's products into int8 too, through M3Sharp's native operator (<see cref="NativeOps"/>,
-    /// which must then be available); the public overload does so wherever it runs.
+    /// Whether the int8 mode may take attention's products into int8 too, through M3Sharp's native operator
+    /// (<see cref="NativeOps"/>); it does where the operator runs. The public overload allows it.
     /// </param>
     internal static M3Encoder Load(string modelDirectory, M3LoadOptions? options, bool nativeOps)
     {
@@ -45,7 +44,8 @@ public sealed class M3Encoder : IDisposable
         var tokenizer = XlmRobertaTokenizer.Load(modelDirectory);
         M3Config config;
         string modelPath, contentKey;
-        var int8Attention = options.Precision == M3Precision.Int8 && nativeOps;
+        // Only int8 looks for the library, so an fp32 load never loads it.
+        var int8Attention = options.Precision == M3Precision.Int8 && nativeOps && NativeOps.LibraryPath != null;
         using (var checkpoint = M3Checkpoint.Open(modelDirectory))
         {
             config = checkpoint.Config;

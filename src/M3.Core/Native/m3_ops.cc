@@ -77,6 +77,7 @@ struct PackedInt8Attention {
 // Whether this CPU has what the kernels need; M3Sharp asks before it registers the operators or builds a graph with them.
 extern "C" __attribute__((visibility("default"))) int m3_ops_cpu_supported() { return m3::CpuSupported() ? 1 : 0; }
 
+// Defined here, not in int8_attention.cc, which is compiled for AVX-512 as a whole.
 bool m3::CpuSupported() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
